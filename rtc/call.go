@@ -1,0 +1,707 @@
+package rtc
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// DefaultSTUN is the STUN server used when none is configured.
+const DefaultSTUN = "stun:stun.l.google.com:19302"
+
+// Config holds the settings of a call. The zero value is usable: no STUN,
+// all suitable interfaces, and the default timeouts.
+type Config struct {
+	// STUN lists STUN server URLs ("stun:host:port").
+	STUN []string
+	// Interfaces, if set, are the only network interfaces gathered on.
+	Interfaces []string
+	// Loopback includes loopback candidates, for calls on one machine.
+	Loopback bool
+	// MDNS resolves a browser's ".local" candidates (standard form only).
+	MDNS bool
+	// SDP makes codes in the standard form (base64 of the JSON session
+	// description) instead of the compact one.
+	SDP bool
+
+	// GatherTimeout bounds the wait for candidates before a code is made.
+	GatherTimeout time.Duration
+	// ConnectTimeout bounds connecting once both codes are in place.
+	ConnectTimeout time.Duration
+	// AnswerWait is how long the joiner waits for the caller to use the
+	// answer before it gives up.
+	AnswerWait time.Duration
+	// SilenceTimeout is how long without a packet from the peer before the
+	// call counts as disconnected; LostTimeout how much longer before it is
+	// given up.
+	SilenceTimeout time.Duration
+	LostTimeout    time.Duration
+
+	// Log receives diagnostics, pion's included. Nil discards them.
+	Log io.Writer
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.GatherTimeout, 1500*time.Millisecond)
+	def(&c.ConnectTimeout, 30*time.Second)
+	def(&c.AnswerWait, 5*time.Minute)
+	def(&c.SilenceTimeout, 4*time.Second)
+	def(&c.LostTimeout, 9*time.Second)
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+}
+
+// Sentinel errors of the engine.
+var (
+	ErrNoAddress   = errors.New("no network address to offer: check that this machine is on a network")
+	ErrWrongInvite = errors.New("this answer is for a different invite; ask your peer to join your latest invite")
+	ErrOwnInvite   = errors.New("this is your own invite; send it to your peer and paste the answer they send back")
+	ErrBusy        = errors.New("this call already has its codes")
+)
+
+// Call is one peer-to-peer call: one PeerConnection with an Opus audio
+// track and a chat data channel. Its methods are safe for concurrent use.
+//
+// A single goroutine owns the call's state; pion's callbacks only post to
+// it and never block.
+type Call struct {
+	cfg   Config
+	logf  func(format string, args ...any)
+	pc    *webrtc.PeerConnection
+	audio *webrtc.TrackLocalStaticSample
+
+	inbox  inbox
+	events chan Event
+	quit   chan struct{}
+	done   chan struct{}
+	nextID atomic.Uint64
+	ended  atomic.Bool
+	once   sync.Once
+	begun  atomic.Bool
+
+	secret [SecretLen]byte
+	invite *Code // the caller's own invite, compact form only
+
+	// Owned by the run goroutine.
+	dc        *webrtc.DataChannel
+	dcOpen    bool
+	outbox    []frame
+	unacked   []uint64
+	lastRecv  uint64
+	state     State
+	hup       hangupState
+	finished  bool
+	pending   []Event
+	connTimer *time.Timer
+	lostTimer *time.Timer
+	hupTimer  *time.Timer
+}
+
+type hangupState int
+
+const (
+	hupNone         hangupState = iota
+	hupDraining                 // we hang up once our messages are delivered
+	hupByeSent                  // we said bye and wait for the peer's
+	hupPeerDraining             // the peer said bye; we deliver, then answer
+)
+
+// New prepares a call. Use Invite (caller) or Join (callee) next.
+func New(cfg Config) (*Call, error) {
+	cfg.setDefaults()
+	c := &Call{
+		cfg:    cfg,
+		logf:   func(f string, a ...any) { fmt.Fprintf(cfg.Log, f+"\n", a...) },
+		events: make(chan Event),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+		inbox:  newInbox(),
+		state:  "new",
+	}
+	var secret [SecretLen]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return nil, err
+	}
+	pc, err := newPeerConnection(&cfg, secret)
+	if err != nil {
+		return nil, err
+	}
+	c.pc = pc
+	c.secret = secret
+	c.audio, err = webrtc.NewTrackLocalStaticSample(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp},
+		audioTrackID, streamID)
+	if err == nil {
+		_, err = pc.AddTransceiverFromTrack(c.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	}
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("add audio track: %w", err)
+	}
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		c.post(func() { c.onConnectionState(s) })
+	})
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		c.post(func() {
+			if c.dc == nil {
+				c.attach(dc)
+			}
+		})
+	})
+	go c.run()
+	return c, nil
+}
+
+func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnection, error) {
+	var se webrtc.SettingEngine
+	ufrag, pwd := iceCredentials(secret)
+	se.SetICECredentials(ufrag, pwd)
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleClient); err != nil {
+		return nil, err
+	}
+	// ICE itself never gives up: the call decides (SilenceTimeout,
+	// LostTimeout), so a joiner can wait minutes for the caller.
+	se.SetICETimeouts(cfg.SilenceTimeout, 0, time.Second)
+	se.SetSTUNGatherTimeout(cfg.GatherTimeout * 2 / 3)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	se.SetInterfaceFilter(interfaceFilter(cfg.Interfaces))
+	se.SetIPFilter(func(ip net.IP) bool { return !ip.IsLinkLocalUnicast() })
+	if cfg.MDNS {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	} else {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	se.SetSCTPMaxMessageSize(sctpMaxMessage)
+	se.SetSCTPRTOMax(2 * time.Second)
+	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: cfg.Log, DefaultLogLevel: logging.LogLevelWarn}
+
+	var me webrtc.MediaEngine
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp},
+		PayloadType:        opusPayloadType,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	var reg interceptor.Registry
+	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg))
+	var conf webrtc.Configuration
+	if len(cfg.STUN) > 0 {
+		conf.ICEServers = []webrtc.ICEServer{{URLs: cfg.STUN}}
+	}
+	pc, err := api.NewPeerConnection(conf)
+	if err != nil {
+		return nil, fmt.Errorf("set up connection: %w", err)
+	}
+	return pc, nil
+}
+
+// virtualPrefixes name interfaces that only slow ICE down: container and
+// VM bridges that no peer can reach.
+var virtualPrefixes = []string{"docker", "br-", "veth", "virbr", "vmnet", "vboxnet", "cni", "flannel", "lxcbr", "podman"}
+
+func interfaceFilter(only []string) func(string) bool {
+	return func(name string) bool {
+		if len(only) > 0 {
+			for _, o := range only {
+				if o == name {
+					return true
+				}
+			}
+			return false
+		}
+		for _, p := range virtualPrefixes {
+			if strings.HasPrefix(name, p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// Events returns the channel on which the call's events arrive. It is
+// closed after the ByeEvent, or when Close is called.
+func (c *Call) Events() <-chan Event { return c.events }
+
+// AudioTrack returns the local Opus track; write 48 kHz Opus samples to it.
+func (c *Call) AudioTrack() *webrtc.TrackLocalStaticSample { return c.audio }
+
+// Invite makes this side the caller and returns the invite code.
+func (c *Call) Invite(ctx context.Context) (string, error) {
+	if !c.begun.CompareAndSwap(false, true) {
+		return "", ErrBusy
+	}
+	ordered := true
+	dc, err := c.pc.CreateDataChannel("chat", &webrtc.DataChannelInit{Ordered: &ordered})
+	if err != nil {
+		return "", fmt.Errorf("create chat channel: %w", err)
+	}
+	c.post(func() { c.attach(dc) })
+	offer, err := c.pc.CreateOffer(nil)
+	if err != nil {
+		return "", fmt.Errorf("create offer: %w", err)
+	}
+	desc, err := c.gather(ctx, offer)
+	if err != nil {
+		return "", err
+	}
+	if c.cfg.SDP {
+		return encodeSDPForm(desc), nil
+	}
+	code, err := codeFromSDP(KindInvite, c.secret, desc)
+	if err != nil {
+		return "", err
+	}
+	c.invite = code
+	return code.String(), nil
+}
+
+// Accept applies the peer's answer to this side's invite and starts
+// connecting.
+func (c *Call) Accept(answer string) error {
+	desc, code, err := parseDescription(answer, KindAnswer)
+	if err != nil {
+		var ce *CodeError
+		if errors.As(err, &ce) && c.invite != nil && strings.HasPrefix(ce.msg, "this is an invite") {
+			if own, perr := ParseCode(answer, KindInvite); perr == nil && own.Equal(c.invite) {
+				return ErrOwnInvite
+			}
+		}
+		return err
+	}
+	if code != nil && c.invite != nil && code.InviteTag != c.invite.Tag() {
+		return ErrWrongInvite
+	}
+	if err := c.pc.SetRemoteDescription(desc); err != nil {
+		return fmt.Errorf("apply the answer: %w", err)
+	}
+	c.post(func() { c.connecting(c.cfg.ConnectTimeout) })
+	return nil
+}
+
+// Join makes this side the callee: it applies the invite and returns the
+// answer code, then waits for the caller to apply it.
+func (c *Call) Join(ctx context.Context, invite string) (string, error) {
+	desc, code, err := parseDescription(invite, KindInvite)
+	if err != nil {
+		return "", err
+	}
+	if !c.begun.CompareAndSwap(false, true) {
+		return "", ErrBusy
+	}
+	if err := c.pc.SetRemoteDescription(desc); err != nil {
+		return "", fmt.Errorf("apply the invite: %w", err)
+	}
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("create answer: %w", err)
+	}
+	local, err := c.gather(ctx, answer)
+	if err != nil {
+		return "", err
+	}
+	c.post(func() { c.connecting(c.cfg.AnswerWait + c.cfg.ConnectTimeout) })
+	if c.cfg.SDP || code == nil {
+		return encodeSDPForm(local), nil
+	}
+	ac, err := codeFromSDP(KindAnswer, c.secret, local)
+	if err != nil {
+		return "", err
+	}
+	ac.InviteTag = code.Tag()
+	return ac.String(), nil
+}
+
+// gather sets the local description and waits until candidates are
+// gathered or GatherTimeout passes, whichever is first.
+func (c *Call) gather(ctx context.Context, desc webrtc.SessionDescription) (*webrtc.SessionDescription, error) {
+	complete := webrtc.GatheringCompletePromise(c.pc)
+	if err := c.pc.SetLocalDescription(desc); err != nil {
+		return nil, fmt.Errorf("set local description: %w", err)
+	}
+	t := time.NewTimer(c.cfg.GatherTimeout)
+	defer t.Stop()
+	select {
+	case <-complete:
+	case <-t.C:
+		c.logf("gathering: timed out after %v; using the candidates found so far", c.cfg.GatherTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return c.pc.LocalDescription(), nil
+}
+
+// Send queues a chat message and returns its id. A DeliveredEvent with that
+// id follows once the peer has it.
+func (c *Call) Send(text string) (uint64, error) {
+	if err := checkText(text); err != nil {
+		return 0, err
+	}
+	if c.ended.Load() {
+		return 0, ErrCallEnded
+	}
+	id := c.nextID.Add(1)
+	c.post(func() {
+		c.unacked = append(c.unacked, id)
+		c.sendFrame(frame{typ: frameMessage, id: id, text: text})
+	})
+	return id, nil
+}
+
+// HangUp ends the call politely: messages already sent are delivered
+// first, then the peer is told. A ByeEvent follows.
+func (c *Call) HangUp() {
+	c.ended.Store(true)
+	c.post(func() {
+		if c.hup == hupNone {
+			c.hup = hupDraining
+			c.advance()
+		}
+	})
+}
+
+// Close ends the call at once and releases everything it holds. It is
+// safe to call more than once.
+func (c *Call) Close() error {
+	c.once.Do(func() {
+		c.ended.Store(true)
+		close(c.quit)
+	})
+	<-c.done
+	return nil
+}
+
+func (c *Call) run() {
+	defer close(c.done)
+	defer c.inbox.close()
+	for {
+		var out chan Event
+		var next Event
+		if len(c.pending) > 0 {
+			out, next = c.events, c.pending[0]
+		} else if c.finished {
+			c.teardown()
+			close(c.events)
+			return
+		}
+		select {
+		case <-c.inbox.ready:
+			for _, f := range c.inbox.take() {
+				f()
+			}
+		case out <- next:
+			c.pending[0] = nil
+			c.pending = c.pending[1:]
+		case <-c.quit:
+			if c.dcOpen && c.hup != hupByeSent {
+				_ = c.dc.Send(frame{typ: frameBye}.marshal())
+			}
+			c.finished = true
+			c.teardown()
+			close(c.events)
+			return
+		}
+	}
+}
+
+func (c *Call) teardown() {
+	for _, t := range []*time.Timer{c.connTimer, c.lostTimer, c.hupTimer} {
+		stopTimer(t)
+	}
+	if err := c.pc.Close(); err != nil {
+		c.logf("close: %v", err)
+	}
+}
+
+// post runs f on the call's goroutine. It never blocks.
+func (c *Call) post(f func()) { c.inbox.put(f) }
+
+// after runs f on the call's goroutine once d has passed.
+func (c *Call) after(d time.Duration, f func()) *time.Timer {
+	return time.AfterFunc(d, func() { c.post(f) })
+}
+
+func (c *Call) emit(e Event) {
+	if !c.finished {
+		c.pending = append(c.pending, e)
+	}
+}
+
+func (c *Call) connecting(timeout time.Duration) {
+	if c.state != "new" {
+		return
+	}
+	c.setState(StateConnecting, "", "")
+	c.connTimer = c.after(timeout, func() {
+		if c.state == StateConnecting {
+			c.fail(fmt.Sprintf("could not connect within %v: no path to your peer was found", timeout.Round(time.Second)))
+		}
+	})
+}
+
+func (c *Call) setState(s State, r Route, detail string) {
+	c.state = s
+	c.emit(StateEvent{State: s, Route: r, Detail: detail})
+}
+
+func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
+	if c.finished {
+		return
+	}
+	c.logf("connection: %s", s)
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		stopTimer(c.connTimer)
+		stopTimer(c.lostTimer)
+		if c.state != StateConnected {
+			c.setState(StateConnected, c.route(), "")
+		}
+	case webrtc.PeerConnectionStateDisconnected:
+		if c.state != StateConnected {
+			return
+		}
+		c.setState(StateDisconnected, "", "nothing heard from your peer for a few seconds; waiting for the connection to come back")
+		lost := c.cfg.SilenceTimeout + c.cfg.LostTimeout
+		c.lostTimer = c.after(c.cfg.LostTimeout, func() {
+			if c.state == StateDisconnected {
+				c.fail(fmt.Sprintf("the connection was lost: nothing heard from your peer for %v", lost.Round(time.Second)))
+			}
+		})
+	case webrtc.PeerConnectionStateFailed:
+		c.fail("the connection failed")
+	case webrtc.PeerConnectionStateClosed:
+		c.finish("the connection closed", errors.New("the connection closed"))
+	}
+}
+
+func (c *Call) route() Route {
+	pair, err := c.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return ""
+	}
+	switch {
+	case pair.Local.Typ == webrtc.ICECandidateTypeRelay || pair.Remote.Typ == webrtc.ICECandidateTypeRelay:
+		return RouteRelay
+	case pair.Local.Typ == webrtc.ICECandidateTypeHost && pair.Remote.Typ == webrtc.ICECandidateTypeHost:
+		return RouteHost
+	}
+	return RouteSrflx
+}
+
+func (c *Call) attach(dc *webrtc.DataChannel) {
+	c.dc = dc
+	dc.OnOpen(func() { c.post(c.onOpen) })
+	dc.OnClose(func() {
+		c.post(func() {
+			if c.hup == hupNone {
+				c.finish("the peer closed the connection", errors.New("the peer closed the connection"))
+			}
+		})
+	})
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		data := append([]byte(nil), m.Data...)
+		str := m.IsString
+		c.post(func() { c.onMessage(data, str) })
+	})
+}
+
+func (c *Call) onOpen() {
+	c.dcOpen = true
+	for _, f := range c.outbox {
+		c.sendFrame(f)
+	}
+	c.outbox = nil
+	c.advance()
+}
+
+func (c *Call) sendFrame(f frame) {
+	if !c.dcOpen {
+		c.outbox = append(c.outbox, f)
+		return
+	}
+	if err := c.dc.Send(f.marshal()); err != nil {
+		c.emit(ErrorEvent{Err: fmt.Errorf("send: %w", err)})
+	}
+}
+
+func (c *Call) onMessage(data []byte, isString bool) {
+	if c.finished {
+		return
+	}
+	if isString {
+		if checkText(data) == nil {
+			c.emit(ChatEvent{Text: string(data), At: time.Now()})
+		}
+		return
+	}
+	f, err := parseFrame(data)
+	if err != nil {
+		c.logf("chat: dropped a malformed frame of %d bytes", len(data))
+		return
+	}
+	switch f.typ {
+	case frameMessage:
+		c.sendFrame(frame{typ: frameAck, id: f.id})
+		if f.id > c.lastRecv {
+			c.lastRecv = f.id
+			c.emit(ChatEvent{ID: f.id, Text: f.text, At: time.Now()})
+		}
+	case frameAck:
+		for i, id := range c.unacked {
+			if id == f.id {
+				c.unacked = append(c.unacked[:i], c.unacked[i+1:]...)
+				c.emit(DeliveredEvent{ID: id})
+				break
+			}
+		}
+		c.advance()
+	case frameBye:
+		switch c.hup {
+		case hupByeSent:
+			c.finish("hung up", nil)
+		case hupNone, hupDraining:
+			c.ended.Store(true)
+			c.hup = hupPeerDraining
+			stopTimer(c.hupTimer)
+			c.hupTimer = c.after(time.Second, func() { c.answerBye() })
+			c.advance()
+		}
+	}
+}
+
+// advance moves a hang-up on once its condition holds.
+func (c *Call) advance() {
+	switch c.hup {
+	case hupDraining:
+		switch {
+		case len(c.unacked) > 0:
+			// Wait for delivery; once the channel is open, not forever.
+			if c.dcOpen && c.hupTimer == nil {
+				c.hupTimer = c.after(10*time.Second, func() { c.finish("hung up", nil) })
+			}
+		case !c.dcOpen:
+			c.finish("hung up", nil)
+		default:
+			c.hup = hupByeSent
+			c.sendFrame(frame{typ: frameBye})
+			stopTimer(c.hupTimer)
+			c.hupTimer = c.after(time.Second, func() { c.finish("hung up", nil) })
+		}
+	case hupPeerDraining:
+		if len(c.unacked) == 0 {
+			c.answerBye()
+		}
+	}
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// answerBye answers the peer's bye, lets it leave, and ends the call.
+func (c *Call) answerBye() {
+	if c.finished || c.hup != hupPeerDraining {
+		return
+	}
+	c.hup = hupByeSent
+	c.sendFrame(frame{typ: frameBye})
+	deadline := time.Now().Add(300 * time.Millisecond)
+	var wait func()
+	wait = func() {
+		if c.dc.BufferedAmount() == 0 || time.Now().After(deadline) {
+			c.finish("peer hung up", nil)
+			return
+		}
+		c.after(10*time.Millisecond, wait)
+	}
+	wait()
+}
+
+func (c *Call) fail(reason string) {
+	if c.finished {
+		return
+	}
+	c.setState(StateFailed, "", reason)
+	c.finish(reason, errors.New(reason))
+}
+
+// finish emits the final events; the run goroutine then closes the
+// connection and the events channel.
+func (c *Call) finish(reason string, err error) {
+	if c.finished {
+		return
+	}
+	c.ended.Store(true)
+	if c.state != StateFailed {
+		c.setState(StateClosed, "", "")
+	}
+	var undelivered []uint64
+	if len(c.unacked) > 0 {
+		undelivered = append(undelivered, c.unacked...)
+		if err == nil {
+			err = fmt.Errorf("%d of your messages were not delivered", len(undelivered))
+		}
+	}
+	c.emit(ByeEvent{Reason: reason, Err: err, Undelivered: undelivered})
+	c.finished = true
+}
+
+// inbox is an unbounded queue of functions, so that pion's callbacks can
+// hand work to the call's goroutine without ever blocking.
+type inbox struct {
+	mu     sync.Mutex
+	q      []func()
+	closed bool
+	ready  chan struct{}
+}
+
+func newInbox() inbox { return inbox{ready: make(chan struct{}, 1)} }
+
+func (b *inbox) put(f func()) {
+	b.mu.Lock()
+	if !b.closed {
+		b.q = append(b.q, f)
+	}
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (b *inbox) take() []func() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.q
+	b.q = nil
+	return q
+}
+
+func (b *inbox) close() {
+	b.mu.Lock()
+	b.closed, b.q = true, nil
+	b.mu.Unlock()
+}

@@ -1,0 +1,121 @@
+package rtc
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// loopbackConfig keeps every packet on the loopback interface.
+func loopbackConfig() Config {
+	return Config{Interfaces: []string{"lo"}, Loopback: true}
+}
+
+// pair connects a caller and a callee through their codes.
+func pair(t *testing.T, cfg Config) (caller, callee *Call) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	if caller, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { caller.Close() })
+	if callee, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { callee.Close() })
+	invite, err := caller.Invite(ctx)
+	if err != nil {
+		t.Fatalf("Invite: %v", err)
+	}
+	answer, err := callee.Join(ctx, invite)
+	if err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	if err := caller.Accept(answer); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	return caller, callee
+}
+
+// next returns the next event of type T, skipping others.
+func next[T Event](t *testing.T, c *Call) T {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case e, ok := <-c.Events():
+			if !ok {
+				var zero T
+				t.Fatalf("events closed while waiting for %T", zero)
+			}
+			if v, ok := e.(T); ok {
+				return v
+			}
+			if b, ok := e.(ByeEvent); ok {
+				var zero T
+				t.Fatalf("call ended (%q, %v) while waiting for %T", b.Reason, b.Err, zero)
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("no %T within 20 s", zero)
+		}
+	}
+}
+
+func waitConnected(t *testing.T, c *Call) StateEvent {
+	t.Helper()
+	for {
+		s := next[StateEvent](t, c)
+		if s.State == StateConnected {
+			return s
+		}
+	}
+}
+
+func TestCallChatAndHangUp(t *testing.T) {
+	for _, sdp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sdp=%v", sdp), func(t *testing.T) {
+			cfg := loopbackConfig()
+			cfg.SDP = sdp
+			a, b := pair(t, cfg)
+			if s := waitConnected(t, a); s.Route != RouteHost {
+				t.Errorf("route = %q; want host", s.Route)
+			}
+			waitConnected(t, b)
+			id, err := a.Send("hello from a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := next[ChatEvent](t, b); m.Text != "hello from a" || m.ID != id {
+				t.Errorf("b got %+v; want id %d", m, id)
+			}
+			if d := next[DeliveredEvent](t, a); d.ID != id {
+				t.Errorf("delivered %d; want %d", d.ID, id)
+			}
+			b.Send("hi from b")
+			if m := next[ChatEvent](t, a); m.Text != "hi from b" {
+				t.Errorf("a got %q", m.Text)
+			}
+			start := time.Now()
+			a.HangUp()
+			if bye := next[ByeEvent](t, b); bye.Reason != "peer hung up" || bye.Err != nil {
+				t.Errorf("b's bye = %+v; want peer hung up", bye)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("peer noticed the hang-up after %v; want under 1 s", d)
+			}
+			if bye := next[ByeEvent](t, a); bye.Err != nil {
+				t.Errorf("a's bye = %+v", bye)
+			}
+		})
+	}
+}
