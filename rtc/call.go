@@ -108,6 +108,7 @@ type Call struct {
 	lastRecv  uint64
 	state     State
 	hup       hangupState
+	peerBye   bool
 	finished  bool
 	pending   []Event
 	connTimer *time.Timer
@@ -159,12 +160,13 @@ func New(cfg Config) (*Call, error) {
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.post(func() { c.onConnectionState(s) })
 	})
+	var accepted atomic.Bool
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		c.post(func() {
-			if c.dc == nil {
-				c.attach(dc)
-			}
-		})
+		// Handlers must be set before this returns: pion drops messages
+		// that arrive while a channel has none.
+		if accepted.CompareAndSwap(false, true) {
+			c.attach(dc)
+		}
 	})
 	go c.run()
 	return c, nil
@@ -257,7 +259,7 @@ func (c *Call) Invite(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create chat channel: %w", err)
 	}
-	c.post(func() { c.attach(dc) })
+	c.attach(dc)
 	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
 		return "", fmt.Errorf("create offer: %w", err)
@@ -491,7 +493,7 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 	case webrtc.PeerConnectionStateFailed:
 		c.fail("the connection failed")
 	case webrtc.PeerConnectionStateClosed:
-		c.finish("the connection closed", errors.New("the connection closed"))
+		c.closedUnderneath()
 	}
 }
 
@@ -509,16 +511,12 @@ func (c *Call) route() Route {
 	return RouteSrflx
 }
 
+// attach sets the chat channel's handlers; it runs on pion's goroutine or
+// the caller's, so it only posts.
 func (c *Call) attach(dc *webrtc.DataChannel) {
-	c.dc = dc
+	c.post(func() { c.dc = dc })
 	dc.OnOpen(func() { c.post(c.onOpen) })
-	dc.OnClose(func() {
-		c.post(func() {
-			if c.hup == hupNone {
-				c.finish("the peer closed the connection", errors.New("the peer closed the connection"))
-			}
-		})
-	})
+	dc.OnClose(func() { c.post(c.closedUnderneath) })
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		data := append([]byte(nil), m.Data...)
 		str := m.IsString
@@ -582,11 +580,25 @@ func (c *Call) onMessage(data []byte, isString bool) {
 			c.finish("hung up", nil)
 		case hupNone, hupDraining:
 			c.ended.Store(true)
+			c.peerBye = true
 			c.hup = hupPeerDraining
 			stopTimer(c.hupTimer)
 			c.hupTimer = c.after(time.Second, func() { c.answerBye() })
 			c.advance()
 		}
+	}
+}
+
+// closedUnderneath ends a call whose connection was closed by the peer:
+// expected once a bye has passed, abrupt otherwise.
+func (c *Call) closedUnderneath() {
+	switch {
+	case c.peerBye:
+		c.finish("peer hung up", nil)
+	case c.hup != hupNone:
+		c.finish("hung up", nil)
+	default:
+		c.finish("the peer closed the connection", errors.New("the peer closed the connection without hanging up"))
 	}
 }
 
@@ -599,6 +611,12 @@ func (c *Call) advance() {
 			// Wait for delivery; once the channel is open, not forever.
 			if c.dcOpen && c.hupTimer == nil {
 				c.hupTimer = c.after(10*time.Second, func() { c.finish("hung up", nil) })
+			}
+		case !c.dcOpen && c.state == StateConnected:
+			// The chat channel opens just after connecting; the bye
+			// needs it. onOpen comes back here.
+			if c.hupTimer == nil {
+				c.hupTimer = c.after(3*time.Second, func() { c.finish("hung up", nil) })
 			}
 		case !c.dcOpen:
 			c.finish("hung up", nil)
@@ -654,6 +672,7 @@ func (c *Call) finish(reason string, err error) {
 	if c.finished {
 		return
 	}
+	c.logf("call: ending: %s (state %s, hang-up %d, chat open %v)", reason, c.state, c.hup, c.dcOpen)
 	c.ended.Store(true)
 	if c.state != StateFailed {
 		c.setState(StateClosed, "", "")

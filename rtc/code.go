@@ -229,12 +229,16 @@ func ParseCode(pasted string, want Kind) (*Code, error) {
 	if err := checkPrefix(s, want); err != nil {
 		return nil, err
 	}
-	raw, err := base62Decode(s[len(want.Prefix()):])
-	if err != nil {
-		return nil, err
-	}
+	body := s[len(want.Prefix()):]
+	raw, err := base62Decode(body)
 	c := new(Code)
-	if err := c.unmarshal(raw); err != nil {
+	if err == nil {
+		err = c.unmarshal(raw)
+	}
+	if err != nil {
+		if strings.Contains(body, PrefixInvite) || strings.Contains(body, PrefixAnswer) {
+			return nil, codeErr("this looks like more than one code pasted together; paste just one")
+		}
 		return nil, err
 	}
 	if c.Kind != want {

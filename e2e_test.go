@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// parleyBin is the binary built once for the end-to-end tests.
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func parleyBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "parley-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "parley")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, ".")...)
+		cmd.Env = os.Environ()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// loopbackFlags keep a test call on the loopback interface.
+var loopbackFlags = []string{"--headless", "--stun", "none", "--iface", "lo", "--loopback"}
+
+// peer is a parley process in headless mode.
+type peer struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	events chan map[string]any
+	stderr *strings.Builder
+	done   chan struct{}
+}
+
+func startPeer(t *testing.T, name string, args ...string) *peer {
+	t.Helper()
+	cmd := exec.Command(parleyBinary(t), append(args, loopbackFlags...)...)
+	p := &peer{t: t, name: name, cmd: cmd, events: make(chan map[string]any, 1024), stderr: new(strings.Builder), done: make(chan struct{})}
+	var err error
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.events)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Errorf("%s: stdout line is not JSON: %q", name, sc.Text())
+				continue
+			}
+			if _, ok := m["type"].(string); !ok {
+				t.Errorf("%s: line without a type: %q", name, sc.Text())
+			}
+			p.events <- m
+		}
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", name, p.stderr.String())
+		}
+	})
+	return p
+}
+
+// next returns the next event of the given type, skipping others.
+func (p *peer) next(typ string) map[string]any {
+	p.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case m, ok := <-p.events:
+			if !ok {
+				p.t.Fatalf("%s: output ended while waiting for %q", p.name, typ)
+			}
+			if m["type"] == typ {
+				return m
+			}
+		case <-timeout:
+			p.t.Fatalf("%s: no %q event within 30 s", p.name, typ)
+		}
+	}
+}
+
+func (p *peer) send(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		p.t.Fatalf("%s: write stdin: %v", p.name, err)
+	}
+}
+
+// rest collects the remaining events until the output ends, and the exit code.
+func (p *peer) rest() ([]map[string]any, int) {
+	p.t.Helper()
+	var all []map[string]any
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case m, ok := <-p.events:
+			if !ok {
+				err := p.cmd.Wait()
+				code := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					code = ee.ExitCode()
+				} else if err != nil {
+					p.t.Fatalf("%s: wait: %v", p.name, err)
+				}
+				return all, code
+			}
+			all = append(all, m)
+		case <-timeout:
+			p.t.Fatalf("%s: did not finish within 30 s", p.name)
+		}
+	}
+}
+
+// connect starts a caller and a callee and exchanges their codes.
+func connect(t *testing.T, extra ...string) (caller, callee *peer) {
+	caller = startPeer(t, "caller", append([]string{"call"}, extra...)...)
+	invite := caller.next("invite")["code"].(string)
+	callee = startPeer(t, "callee", append([]string{"join", invite}, extra...)...)
+	answer := callee.next("answer")["code"].(string)
+	caller.send(answer)
+	return caller, callee
+}
+
+func chatTexts(events []map[string]any) []string {
+	var texts []string
+	for _, m := range events {
+		if m["type"] == "chat" {
+			texts = append(texts, m["text"].(string))
+		}
+	}
+	return texts
+}
+
+// TestHeadlessChat200 sends 200 lines each way as fast as possible, hangs
+// up by EOF on both sides, and checks that every line arrived exactly once
+// and in order, and that both processes exit 0 with bye as the last line.
+func TestHeadlessChat200(t *testing.T) {
+	caller, callee := connect(t)
+	const n = 200
+	want := map[string][]string{}
+	for _, p := range []*peer{caller, callee} {
+		for i := 0; i < n; i++ {
+			line := fmt.Sprintf("%s line %03d: %s", p.name, i, strings.Repeat("é", i%7))
+			want[p.name] = append(want[p.name], line)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, p := range []*peer{caller, callee} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			io.WriteString(p.stdin, strings.Join(want[p.name], "\n")+"\n")
+			p.stdin.Close()
+		}()
+	}
+	wg.Wait()
+	for _, pair := range [][2]*peer{{caller, callee}, {callee, caller}} {
+		from, to := pair[0], pair[1]
+		events, code := to.rest()
+		if code != 0 {
+			t.Errorf("%s exited %d; want 0", to.name, code)
+		}
+		if last := events[len(events)-1]; last["type"] != "bye" {
+			t.Errorf("%s's last line is %v; want bye", to.name, last)
+		}
+		got := chatTexts(events)
+		if strings.Join(got, "\n") != strings.Join(want[from.name], "\n") {
+			t.Errorf("%s received %d lines from %s; want all %d exactly once and in order", to.name, len(got), from.name, n)
+		}
+	}
+}
+
+func TestHeadlessPeerHangsUp(t *testing.T) {
+	caller, callee := connect(t)
+	if s := caller.next("state"); s["state"] != "connecting" {
+		t.Errorf("first state = %v; want connecting", s)
+	}
+	if s := caller.next("state"); s["state"] != "connected" || s["route"] != "host" {
+		t.Errorf("state = %v; want connected by host", s)
+	}
+	callee.next("state")
+	start := time.Now()
+	caller.send("/quit")
+	events, code := callee.rest()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("callee ended %v after the caller hung up; want about a second at most", d)
+	}
+	if code != 0 {
+		t.Errorf("callee exited %d; want 0", code)
+	}
+	if last := events[len(events)-1]; last["type"] != "bye" || last["reason"] != "peer hung up" {
+		t.Errorf("callee's last line = %v; want bye, peer hung up", last)
+	}
+	if _, code := caller.rest(); code != 0 {
+		t.Errorf("caller exited %d; want 0", code)
+	}
+}
+
+func TestHeadlessBadAnswer(t *testing.T) {
+	caller := startPeer(t, "caller", "call")
+	invite := caller.next("invite")["code"].(string)
+	caller.send(invite) // the caller's own invite, pasted back
+	events, code := caller.rest()
+	if code != 1 {
+		t.Errorf("exit %d; want 1", code)
+	}
+	if len(events) != 2 || events[0]["type"] != "error" || events[1]["type"] != "bye" {
+		t.Fatalf("events = %v; want error then bye", events)
+	}
+	if msg := events[0]["message"].(string); !strings.Contains(msg, "your own invite") {
+		t.Errorf("message = %q; want it to say it is your own invite", msg)
+	}
+}
+
+func TestUsageExit(t *testing.T) {
+	cmd := exec.Command(parleyBinary(t), "frobnicate")
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("parley frobnicate: %v; want exit 2", err)
+	}
+	_ = runtime.GOOS
+}

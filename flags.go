@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"parley/rtc"
+)
+
+// config is what the command line asks for.
+type config struct {
+	rtc       rtc.Config
+	headless  bool
+	printCode bool
+	code      string
+	logPath   string
+}
+
+const usage = `parley: peer-to-peer voice and text calls in the terminal
+
+Usage:
+  parley                      open the terminal UI
+  parley call [flags]         start a call: make an invite, then paste the answer
+  parley join [CODE] [flags]  join a call: paste the invite, send back the answer
+  parley help                 show this help
+
+Flags:
+`
+
+// parseArgs parses the command line. Flags may come before or after the
+// code.
+func parseArgs(args []string, stderr io.Writer) (cmd string, cfg config, err error) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "", "call", "join":
+	case "help":
+		fmt.Fprint(stderr, usage)
+		newFlagSet(&cfg, stderr).PrintDefaults()
+		return cmd, cfg, flag.ErrHelp
+	default:
+		return cmd, cfg, fmt.Errorf("unknown command %q", cmd)
+	}
+	fs := newFlagSet(&cfg, stderr)
+	stun := fs.Lookup("stun").Value.(*listFlag)
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return cmd, cfg, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch {
+	case cmd == "join" && len(rest) > 0:
+		// A code pasted with spaces or line breaks arrives in pieces.
+		cfg.code = strings.Join(rest, " ")
+	case len(rest) > 0:
+		return cmd, cfg, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	switch {
+	case !stun.set:
+		cfg.rtc.STUN = []string{rtc.DefaultSTUN}
+	case len(stun.values) == 1 && stun.values[0] == "none":
+		cfg.rtc.STUN = nil
+	default:
+		for _, v := range stun.values {
+			if v == "none" {
+				return cmd, cfg, errors.New("--stun none cannot be combined with a STUN server")
+			}
+			if !strings.HasPrefix(v, "stun:") && !strings.HasPrefix(v, "stuns:") {
+				v = "stun:" + v
+			}
+			cfg.rtc.STUN = append(cfg.rtc.STUN, v)
+		}
+	}
+	if cmd == "" && cfg.headless {
+		return cmd, cfg, errors.New("--headless needs 'call' or 'join'")
+	}
+	return cmd, cfg, nil
+}
+
+func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.BoolVar(&cfg.headless, "headless", false, "no UI: JSON lines on stdout, chat lines on stdin")
+	fs.BoolVar(&cfg.printCode, "print-code", false, "also print codes plainly on the normal screen")
+	fs.BoolVar(&cfg.rtc.SDP, "sdp", false, "exchange standard session descriptions (base64 JSON) instead of compact codes")
+	fs.Var(&listFlag{}, "stun", "STUN server `URL` (repeatable); 'none' for no STUN (default "+rtc.DefaultSTUN+")")
+	fs.Var((*stringsFlag)(&cfg.rtc.Interfaces), "iface", "gather candidates only on this network interface `NAME` (repeatable)")
+	fs.BoolVar(&cfg.rtc.Loopback, "loopback", false, "include loopback candidates, for calls on one machine")
+	fs.BoolVar(&cfg.rtc.MDNS, "mdns", false, "resolve a browser's .local candidates (with --sdp)")
+	fs.StringVar(&cfg.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory)")
+	return fs
+}
+
+// listFlag is a repeatable string flag that knows whether it was given.
+type listFlag struct {
+	values []string
+	set    bool
+}
+
+func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+func (l *listFlag) Set(v string) error {
+	l.values, l.set = append(l.values, v), true
+	return nil
+}
+
+type stringsFlag []string
+
+func (s *stringsFlag) String() string { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}

@@ -1,0 +1,282 @@
+// Package headless runs a call without a terminal UI, for scripts, tests
+// and SSH hosts without a TTY.
+//
+// Standard output carries JSON lines, one object per event, each with a
+// "type":
+//
+//	{"type":"invite","code":"PLYI…"}          caller, first line
+//	{"type":"answer","code":"PLYA…"}          callee, first line
+//	{"type":"state","state":"connected","route":"host"}
+//	{"type":"chat","from":"peer","text":"…"}
+//	{"type":"error","message":"…"}
+//	{"type":"bye","reason":"peer hung up"}    always the last line
+//
+// "state" is connecting, connected, disconnected, failed or closed; "route"
+// (host, srflx or relay) comes with connected, and "detail", when present,
+// says in plain words what is going on.
+//
+// Standard input carries the peer's code first (the caller reads the
+// answer as the first non-empty line; the callee reads the invite there
+// unless it was given as an argument), then one chat message per line.
+// A line starting with "/" is a command (/quit); "//" sends a literal
+// leading slash. EOF hangs up once every message read has been delivered.
+//
+// Diagnostics go to standard error, never to standard output.
+package headless
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"parley/rtc"
+)
+
+// Exit statuses.
+const (
+	ExitOK      = 0 // a normal hang-up by either side
+	ExitFailure = 1 // a bad code, a failed or lost connection
+	ExitUsage   = 2
+)
+
+// Role says which side of the call this is.
+type Role int
+
+// The two roles.
+const (
+	Caller Role = iota
+	Callee
+)
+
+// Options configure Run.
+type Options struct {
+	Role Role
+	// Code is the invite, for a callee given it as an argument.
+	Code string
+	// NewCall makes the call.
+	NewCall func() (*rtc.Call, error)
+	In      io.Reader
+	Out     io.Writer
+}
+
+// Run runs one call and returns the process's exit status. It returns when
+// the call ends; cancelling ctx hangs up.
+func Run(ctx context.Context, o Options) int {
+	out := &writer{w: o.Out}
+	lines := readLines(o.In)
+	defer lines.stop()
+
+	call, err := o.NewCall()
+	if err != nil {
+		return out.fail(err)
+	}
+	defer call.Close()
+
+	switch o.Role {
+	case Caller:
+		code, err := call.Invite(ctx)
+		if err != nil {
+			return out.fail(err)
+		}
+		out.write(codeMsg{Type: "invite", Code: code})
+		answer, ok := lines.first(ctx)
+		if !ok {
+			out.write(byeMsg{Type: "bye", Reason: "hung up"})
+			return ExitOK
+		}
+		if err := call.Accept(answer); err != nil {
+			return out.fail(err)
+		}
+	case Callee:
+		invite := o.Code
+		if strings.TrimSpace(invite) == "" {
+			var ok bool
+			if invite, ok = lines.first(ctx); !ok {
+				out.write(byeMsg{Type: "bye", Reason: "hung up"})
+				return ExitOK
+			}
+		}
+		code, err := call.Join(ctx, invite)
+		if err != nil {
+			return out.fail(err)
+		}
+		out.write(codeMsg{Type: "answer", Code: code})
+	}
+	return converse(ctx, call, lines, out)
+}
+
+// converse relays events to the output and input lines to the call until
+// the call ends.
+func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *writer) int {
+	input := lines.c
+	done := ctx.Done()
+	for {
+		select {
+		case <-done:
+			done = nil
+			call.HangUp()
+		case l, ok := <-input:
+			if !ok {
+				input = nil
+				call.HangUp()
+				continue
+			}
+			if err := command(call, l); err != nil {
+				out.write(errorMsg{Type: "error", Message: err.Error()})
+			}
+		case e, ok := <-call.Events():
+			if !ok {
+				out.write(byeMsg{Type: "bye", Reason: "closed"})
+				return ExitFailure
+			}
+			if bye, ok := e.(rtc.ByeEvent); ok {
+				if len(bye.Undelivered) > 0 {
+					out.write(errorMsg{Type: "error", Message: bye.Err.Error()})
+				}
+				out.write(byeMsg{Type: "bye", Reason: bye.Reason})
+				if bye.Err != nil {
+					return ExitFailure
+				}
+				return ExitOK
+			}
+			out.event(e)
+		}
+	}
+}
+
+// errUnknownCommand is returned for a line such as "/foo".
+var errUnknownCommand = errors.New("unknown command; commands: /quit (start a line with // to send a leading slash)")
+
+func command(call *rtc.Call, line string) error {
+	switch {
+	case strings.TrimSpace(line) == "":
+		return nil
+	case strings.HasPrefix(line, "//"):
+		line = line[1:]
+	case strings.HasPrefix(line, "/"):
+		if strings.TrimSpace(line) == "/quit" {
+			call.HangUp()
+			return nil
+		}
+		return fmt.Errorf("%s: %w", strings.Fields(line)[0], errUnknownCommand)
+	}
+	_, err := call.Send(line)
+	return err
+}
+
+type codeMsg struct {
+	Type string `json:"type"`
+	Code string `json:"code"`
+}
+
+type stateMsg struct {
+	Type   string `json:"type"`
+	State  string `json:"state"`
+	Route  string `json:"route,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+type chatMsg struct {
+	Type string `json:"type"`
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
+type errorMsg struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+type byeMsg struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// writer writes JSON lines; a write error (a closed pipe) is remembered
+// and the rest is dropped, since nobody is reading.
+type writer struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (w *writer) write(v any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return
+	}
+	b, _ := json.Marshal(v)
+	_, w.err = w.w.Write(append(b, '\n'))
+}
+
+func (w *writer) fail(err error) int {
+	w.write(errorMsg{Type: "error", Message: err.Error()})
+	w.write(byeMsg{Type: "bye", Reason: err.Error()})
+	return ExitFailure
+}
+
+func (w *writer) event(e rtc.Event) {
+	switch e := e.(type) {
+	case rtc.StateEvent:
+		w.write(stateMsg{Type: "state", State: string(e.State), Route: string(e.Route), Detail: e.Detail})
+	case rtc.ChatEvent:
+		w.write(chatMsg{Type: "chat", From: "peer", Text: e.Text})
+	case rtc.ErrorEvent:
+		w.write(errorMsg{Type: "error", Message: e.Err.Error()})
+	}
+}
+
+// lineReader delivers input lines on c, which is closed at EOF. Its
+// goroutine ends at EOF, or after stop once the next line arrives.
+type lineReader struct {
+	c    chan string
+	quit chan struct{}
+	once sync.Once
+}
+
+func readLines(r io.Reader) *lineReader {
+	l := &lineReader{c: make(chan string), quit: make(chan struct{})}
+	go func() {
+		defer close(l.c)
+		br := bufio.NewReader(r)
+		for {
+			s, err := br.ReadString('\n')
+			if s != "" {
+				select {
+				case l.c <- strings.TrimRight(s, "\r\n"):
+				case <-l.quit:
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// first returns the first non-empty line; false at EOF or cancellation.
+func (l *lineReader) first(ctx context.Context) (string, bool) {
+	for {
+		select {
+		case s, ok := <-l.c:
+			if !ok {
+				return "", false
+			}
+			if strings.TrimSpace(s) != "" {
+				return s, true
+			}
+		case <-ctx.Done():
+			return "", false
+		}
+	}
+}
+
+func (l *lineReader) stop() { l.once.Do(func() { close(l.quit) }) }

@@ -1,0 +1,209 @@
+package rtc
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func testCode(kind Kind, cands ...string) *Code {
+	c := &Code{Kind: kind, SSRC: 0xdeadbeef}
+	for i := range c.Secret {
+		c.Secret[i] = byte(i * 7)
+	}
+	for i := range c.Fingerprint {
+		c.Fingerprint[i] = byte(255 - i)
+	}
+	if kind == KindAnswer {
+		c.InviteTag = 0xbeef
+	}
+	types := []CandidateType{CandidateHost, CandidateSrflx, CandidateRelay}
+	for i, s := range cands {
+		c.Candidates = append(c.Candidates, Candidate{Type: types[i%len(types)], Addr: netip.MustParseAddrPort(s)})
+	}
+	return c
+}
+
+// TestCodeLengths prints the table of code lengths and holds the compact
+// form to its budget: an invite with a host and a server-reflexive IPv4
+// candidate fits in 100 characters.
+func TestCodeLengths(t *testing.T) {
+	v4 := []string{"192.168.1.23:50000", "203.0.113.7:61000", "198.51.100.9:3478"}
+	v6 := []string{"[2001:db8::1]:50000", "[2001:db8:1::7]:61000", "[2001:db8:2::9]:3478"}
+	t.Logf("%-7s %-5s %5s %6s", "kind", "addr", "cands", "chars")
+	for _, kind := range []Kind{KindInvite, KindAnswer} {
+		for _, fam := range []struct {
+			name  string
+			addrs []string
+		}{{"IPv4", v4}, {"IPv6", v6}} {
+			for n := 1; n <= 3; n++ {
+				s := testCode(kind, fam.addrs[:n]...).String()
+				t.Logf("%-7s %-5s %5d %6d", kind, fam.name, n, len(s))
+			}
+		}
+	}
+	if n := len(testCode(KindInvite, v4[:2]...).String()); n > 100 {
+		t.Errorf("host+srflx IPv4 invite is %d characters; want at most 100", n)
+	}
+}
+
+func TestCodeRoundTrip(t *testing.T) {
+	for _, c := range []*Code{
+		testCode(KindInvite, "127.0.0.1:1"),
+		testCode(KindInvite, "10.0.0.1:65535", "[::1]:9", "203.0.113.7:61000"),
+		testCode(KindAnswer, "[2001:db8::1]:50000"),
+	} {
+		s := c.String()
+		if strings.Trim(s, base62Alphabet) != "" {
+			t.Errorf("%q has characters outside letters and digits", s)
+		}
+		got, err := ParseCode(s, c.Kind)
+		if err != nil {
+			t.Fatalf("ParseCode(%q) = %v", s, err)
+		}
+		if !got.Equal(c) {
+			t.Errorf("ParseCode(%q) = %+v; want %+v", s, got, c)
+		}
+	}
+}
+
+func TestParsePasteTolerance(t *testing.T) {
+	c := testCode(KindInvite, "192.168.1.23:50000", "203.0.113.7:61000")
+	s := c.String()
+	for _, in := range []string{
+		s,
+		"  " + s + "\n",
+		s[:40] + "\n" + s[40:80] + "\r\n" + s[80:],
+		"    " + s[:30] + "\n    " + s[30:],
+		`"` + s + `"`,
+		"'" + s + "'",
+		"`" + s + "`",
+		"parley join " + s,
+		"Parley Join\n" + s[:50] + " " + s[50:],
+		"<" + s + ">",
+		s + ".",
+	} {
+		if _, err := ParseCode(in, KindInvite); err != nil {
+			t.Errorf("ParseCode(%q) = %v; want ok", in, err)
+		}
+	}
+}
+
+// malformed lists pasted texts that are not a valid invite, with a piece
+// of the message each must give.
+func malformed() []struct{ in, want string } {
+	inv := testCode(KindInvite, "192.168.1.23:50000", "203.0.113.7:61000").String()
+	ans := testCode(KindAnswer, "192.168.1.23:50000").String()
+	flip := []byte(inv)
+	if flip[50] == 'a' {
+		flip[50] = 'b'
+	} else {
+		flip[50] = 'a'
+	}
+	newer := testCode(KindInvite, "192.168.1.23:50000")
+	raw := newer.marshal()
+	raw[0] = 2<<4 | raw[0]&0x0f
+	raw = raw[:len(raw)-4]
+	raw = append(raw, 0, 0, 0, 0)
+	fixSum(raw)
+	noCand := testCode(KindInvite)
+	desc := testCode(KindInvite, "127.0.0.1:9").sdp()
+	sdpForm := encodeSDPForm(&desc)
+	return []struct{ in, want string }{
+		{"", "nothing was pasted"},
+		{"   \n\t ", "nothing was pasted"},
+		{inv[:len(inv)-1], "incomplete"},
+		{inv[:20], "incomplete"},
+		{PrefixInvite, "incomplete"},
+		{string(flip), "damaged"},
+		{ans, "this is an answer"},
+		{PrefixInvite + base62Encode(raw), "newer parley"},
+		{noCand.String(), "no network address"},
+		{"hello there", "not a parley invite"},
+		{"PLYx" + inv[4:], "start of the code is damaged"},
+		{inv[:30] + "-" + inv[31:], `'-'`},
+		{inv[:30] + "é" + inv[31:], `'é'`},
+		{inv[:30] + "\x00" + inv[31:], "never appears"},
+		{inv + strings.Repeat(inv[4:], 3), "too long"},
+		{inv + " " + inv, "more than one code"},
+		{strings.Repeat("A", 1<<20), "far too long"},
+		{PrefixInvite + strings.Repeat("z", 91), "damaged"},
+		{"parley join", "nothing was pasted"},
+		{sdpForm, "standard (--sdp)"},
+	}
+}
+
+func fixSum(b []byte) {
+	binary.BigEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], castagnoli))
+}
+
+func TestParseMalformed(t *testing.T) {
+	for _, tc := range malformed() {
+		_, err := ParseCode(tc.in, KindInvite)
+		var ce *CodeError
+		if !errors.As(err, &ce) {
+			t.Errorf("ParseCode(%.40q) = %v; want a *CodeError", tc.in, err)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+			t.Errorf("ParseCode(%.40q) = %q; want one line containing %q", tc.in, msg, tc.want)
+		}
+	}
+}
+
+func TestParseWrongKind(t *testing.T) {
+	inv := testCode(KindInvite, "192.168.1.23:50000").String()
+	_, err := ParseCode(inv, KindAnswer)
+	if err == nil || !strings.Contains(err.Error(), "this is an invite") {
+		t.Errorf("ParseCode(invite, KindAnswer) = %v; want it to say it is an invite", err)
+	}
+}
+
+func FuzzParseCode(f *testing.F) {
+	for _, tc := range malformed() {
+		f.Add(tc.in)
+	}
+	for n := 1; n <= 3; n++ {
+		addrs := []string{"10.0.0.1:1", "[2001:db8::1]:2", "203.0.113.7:3"}[:n]
+		f.Add(testCode(KindInvite, addrs...).String())
+		f.Add(testCode(KindAnswer, addrs...).String())
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, kind := range []Kind{KindInvite, KindAnswer} {
+			c, err := ParseCode(s, kind)
+			if err != nil {
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("ParseCode(%q): error has several lines: %q", s, err)
+				}
+				continue
+			}
+			again, err := ParseCode(c.String(), kind)
+			if err != nil || !again.Equal(c) {
+				t.Errorf("ParseCode(%q) does not round-trip: %v", s, err)
+			}
+			_ = c.sdp()
+		}
+	})
+}
+
+func TestBase62Lengths(t *testing.T) {
+	prev := 0
+	for n := 0; n <= maxCodeBytes; n++ {
+		l := base62Len(n)
+		if n > 0 && l <= prev {
+			t.Fatalf("base62Len(%d) = %d; want more than base62Len(%d) = %d", n, l, n-1, prev)
+		}
+		prev = l
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = 0xff
+		}
+		got, err := base62Decode(base62Encode(b))
+		if err != nil || string(got) != string(b) {
+			t.Fatalf("base62 round trip of %d bytes of 0xff: %v", n, err)
+		}
+	}
+}
