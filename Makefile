@@ -1,0 +1,35 @@
+# parley's tasks. `make help` lists them.
+
+# Only libopus is needed, not libopusfile.
+export GOFLAGS := $(strip $(GOFLAGS) -tags=nolibopusfile)
+
+FUZZTIME ?= 10s
+
+.PHONY: help setup build run test fuzz vet fmt
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+setup: ## install missing system packages (Go, pkg-config, libopus, tmux)
+	@scripts/setup
+
+build: setup ## build ./parley
+	go build -o parley .
+
+run: build ## set up, build and run parley
+	./parley
+
+test: setup vet ## set up and run every test, with the race detector and brief fuzzing
+	go test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+fuzz: ## run each fuzz test for FUZZTIME (default 10s)
+	go test -run '^$$' -fuzz '^FuzzParseCode$$' -fuzztime $(FUZZTIME) ./rtc
+	go test -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME) ./rtc
+
+vet: ## go vet and a gofmt check
+	go vet ./...
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+
+fmt: ## format the code
+	gofmt -w .
