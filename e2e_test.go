@@ -264,3 +264,66 @@ func TestUsageExit(t *testing.T) {
 	}
 	_ = runtime.GOOS
 }
+
+// TestHeadlessEOFDeliversFirst closes the callee's stdin right after one
+// message and the invite, before the call connects: the callee must still
+// deliver the message, then hang up.
+func TestHeadlessEOFDeliversFirst(t *testing.T) {
+	caller := startPeer(t, "caller", "call")
+	invite := caller.next("invite")["code"].(string)
+	callee := startPeer(t, "callee", "join")
+	callee.send("  ")
+	callee.send(invite)
+	callee.send("sent before connecting")
+	callee.send("//slash")
+	callee.stdin.Close()
+	answer := callee.next("answer")["code"].(string)
+	caller.send(answer)
+	events, code := caller.rest()
+	if code != 0 {
+		t.Errorf("caller exited %d; want 0", code)
+	}
+	if got := strings.Join(chatTexts(events), "|"); got != "sent before connecting|/slash" {
+		t.Errorf("caller received %q", got)
+	}
+	if last := events[len(events)-1]; last["reason"] != "peer hung up" {
+		t.Errorf("caller's last line = %v; want bye, peer hung up", last)
+	}
+	if _, code := callee.rest(); code != 0 {
+		t.Errorf("callee exited %d; want 0", code)
+	}
+}
+
+// TestHeadlessPeerVanishes kills the callee: the caller must notice
+// within 15 s, say so, and exit 1.
+func TestHeadlessPeerVanishes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 15 s")
+	}
+	caller, callee := connect(t)
+	for caller.next("state")["state"] != "connected" {
+	}
+	callee.next("state")
+	callee.cmd.Process.Kill()
+	start := time.Now()
+	events, code := caller.rest()
+	took := time.Since(start)
+	if took > 15*time.Second {
+		t.Errorf("the caller noticed after %v; want within 15 s", took)
+	}
+	if code != 1 {
+		t.Errorf("caller exited %d; want 1", code)
+	}
+	var sawDisconnected, sawFailed bool
+	for _, m := range events {
+		sawDisconnected = sawDisconnected || m["state"] == "disconnected"
+		sawFailed = sawFailed || m["state"] == "failed"
+	}
+	if !sawDisconnected || !sawFailed {
+		t.Errorf("states %v; want disconnected, then failed", events)
+	}
+	if last := events[len(events)-1]; last["type"] != "bye" || !strings.Contains(last["reason"].(string), "lost") {
+		t.Errorf("last line = %v; want bye saying the connection was lost", last)
+	}
+	t.Logf("noticed after %v: %v", took.Round(time.Millisecond), events[len(events)-1]["reason"])
+}
