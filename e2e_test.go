@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"parley/internal/relay"
+	"parley/rtc"
 )
 
 // parleyBin is the binary built once for the end-to-end tests.
@@ -175,11 +179,66 @@ func chatTexts(events []map[string]any) []string {
 	return texts
 }
 
+// connectVia starts a caller and a callee whose packets pass through r:
+// the test, as the signalling channel, points each code at the relay.
+func connectVia(t *testing.T, r *relay.Relay) (caller, callee *peer) {
+	caller = startPeer(t, "caller", "call")
+	invite := caller.next("invite")["code"].(string)
+	real := redirect(t, &invite, rtc.KindInvite, r.SideB())
+	r.SetTargetA(real)
+	callee = startPeer(t, "callee", "join", invite)
+	answer := callee.next("answer")["code"].(string)
+	r.SetTargetB(redirect(t, &answer, rtc.KindAnswer, r.SideA()))
+	caller.send(answer)
+	return caller, callee
+}
+
+// redirect replaces a code's candidates by to and returns its first IPv4
+// candidate.
+func redirect(t *testing.T, code *string, kind rtc.Kind, to netip.AddrPort) netip.AddrPort {
+	t.Helper()
+	c, err := rtc.ParseCode(*code, kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real netip.AddrPort
+	for _, cand := range c.Candidates {
+		if cand.Addr.Addr().Is4() && !real.IsValid() {
+			real = cand.Addr
+		}
+	}
+	c.Candidates = []rtc.Candidate{{Type: rtc.CandidateHost, Addr: to}}
+	*code = c.String()
+	return real
+}
+
 // TestHeadlessChat200 sends 200 lines each way as fast as possible, hangs
 // up by EOF on both sides, and checks that every line arrived exactly once
 // and in order, and that both processes exit 0 with bye as the last line.
 func TestHeadlessChat200(t *testing.T) {
 	caller, callee := connect(t)
+	chat200(t, caller, callee)
+}
+
+// TestHeadlessChat200Lossy does the same through a relay that loses 10%
+// of the packets each way: nothing typed may be lost or duplicated.
+func TestHeadlessChat200Lossy(t *testing.T) {
+	lossy := relay.Impairment{Loss: 0.1, Delay: 5 * time.Millisecond, Jitter: 10 * time.Millisecond}
+	r, err := relay.New(lossy, lossy, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	caller, callee := connectVia(t, r)
+	chat200(t, caller, callee)
+	ab, ba := r.Stats()
+	t.Logf("relay: caller→callee %+v, callee→caller %+v", ab, ba)
+	if ab.Dropped == 0 || ba.Dropped == 0 {
+		t.Errorf("the relay dropped nothing; the test tests nothing")
+	}
+}
+
+func chat200(t *testing.T, caller, callee *peer) {
 	const n = 200
 	want := map[string][]string{}
 	for _, p := range []*peer{caller, callee} {

@@ -2,6 +2,8 @@ package rtc
 
 import (
 	"context"
+	"errors"
+	"net"
 	"fmt"
 	"testing"
 	"time"
@@ -117,5 +119,62 @@ func TestCallChatAndHangUp(t *testing.T) {
 				t.Errorf("a's bye = %+v", bye)
 			}
 		})
+	}
+}
+
+// TestGatherTimeout points the call at a STUN server that never answers:
+// the invite must still come within the gather timeout.
+func TestGatherTimeout(t *testing.T) {
+	hole, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	cfg := loopbackConfig()
+	cfg.STUN = []string{"stun:" + hole.LocalAddr().String()}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	code, err := c.Invite(context.Background())
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("invite after %v with a silent STUN server", took.Round(time.Millisecond))
+	// The bound is 1.5 s; allow for a loaded machine, but not for a
+	// STUN server's usual timeouts of many seconds.
+	if took > 2500*time.Millisecond {
+		t.Errorf("Invite took %v; want about 1.5 s at most", took)
+	}
+	if _, err := ParseCode(code, KindInvite); err != nil {
+		t.Errorf("ParseCode(invite) = %v", err)
+	}
+}
+
+// TestWrongAnswer gives the caller an answer to another invite.
+func TestWrongAnswer(t *testing.T) {
+	ctx := context.Background()
+	a, _ := New(loopbackConfig())
+	defer a.Close()
+	other, _ := New(loopbackConfig())
+	defer other.Close()
+	b, _ := New(loopbackConfig())
+	defer b.Close()
+	if _, err := a.Invite(ctx); err != nil {
+		t.Fatal(err)
+	}
+	otherInvite, err := other.Invite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := b.Join(ctx, otherInvite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Accept(answer); !errors.Is(err, ErrWrongInvite) {
+		t.Errorf("Accept(answer to another invite) = %v; want ErrWrongInvite", err)
 	}
 }
