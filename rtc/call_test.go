@@ -3,8 +3,8 @@ package rtc
 import (
 	"context"
 	"errors"
-	"net"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
