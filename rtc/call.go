@@ -86,7 +86,10 @@ type Call struct {
 	cfg   Config
 	logf  func(format string, args ...any)
 	pc    *webrtc.PeerConnection
-	audio *webrtc.TrackLocalStaticSample
+	audio *webrtc.TrackLocalStaticRTP
+
+	audioRecv atomic.Pointer[AudioReceiver]
+	readers   sync.WaitGroup // the goroutines reading RTP and RTCP
 
 	inbox  inbox
 	events chan Event
@@ -147,16 +150,19 @@ func New(cfg Config) (*Call, error) {
 	}
 	c.pc = pc
 	c.secret = secret
-	c.audio, err = webrtc.NewTrackLocalStaticSample(
+	c.audio, err = webrtc.NewTrackLocalStaticRTP(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp},
 		audioTrackID, streamID)
+	var tr *webrtc.RTPTransceiver
 	if err == nil {
-		_, err = pc.AddTransceiverFromTrack(c.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+		tr, err = pc.AddTransceiverFromTrack(c.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	}
 	if err != nil {
 		_ = pc.Close()
 		return nil, fmt.Errorf("add audio track: %w", err)
 	}
+	c.readRTCP(tr.Sender())
+	pc.OnTrack(c.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.post(func() { c.onConnectionState(s) })
 	})
@@ -207,6 +213,9 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
 		return nil, err
 	}
+	if err := webrtc.ConfigureStatsInterceptor(&reg); err != nil {
+		return nil, err
+	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg))
 	var conf webrtc.Configuration
 	if len(cfg.STUN) > 0 {
@@ -245,9 +254,6 @@ func interfaceFilter(only []string) func(string) bool {
 // Events returns the channel on which the call's events arrive. It is
 // closed after the ByeEvent, or when Close is called.
 func (c *Call) Events() <-chan Event { return c.events }
-
-// AudioTrack returns the local Opus track; write 48 kHz Opus samples to it.
-func (c *Call) AudioTrack() *webrtc.TrackLocalStaticSample { return c.audio }
 
 // Invite makes this side the caller and returns the invite code.
 func (c *Call) Invite(ctx context.Context) (string, error) {
@@ -434,6 +440,7 @@ func (c *Call) teardown() {
 	if err := c.pc.Close(); err != nil {
 		c.logf("close: %v", err)
 	}
+	c.readers.Wait()
 }
 
 // post runs f on the call's goroutine. It never blocks.

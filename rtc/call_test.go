@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 )
 
@@ -176,5 +177,53 @@ func TestWrongAnswer(t *testing.T) {
 	}
 	if err := a.Accept(answer); !errors.Is(err, ErrWrongInvite) {
 		t.Errorf("Accept(answer to another invite) = %v; want ErrWrongInvite", err)
+	}
+}
+
+// TestAudioFlows sends RTP both ways and checks that each side's receiver
+// gets the packets with their sequence numbers and timestamps: the
+// rebuilt session must carry the a=ssrc lines pion needs.
+func TestAudioFlows(t *testing.T) {
+	for _, sdp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sdp=%v", sdp), func(t *testing.T) {
+			cfg := loopbackConfig()
+			cfg.SDP = sdp
+			a, b := pair(t, cfg)
+			got := map[*Call]chan *rtp.Packet{a: make(chan *rtp.Packet, 100), b: make(chan *rtp.Packet, 100)}
+			for c, ch := range got {
+				c.SetAudioReceiver(func(p *rtp.Packet, _ time.Time) {
+					select {
+					case ch <- p:
+					default:
+					}
+				})
+			}
+			waitConnected(t, a)
+			waitConnected(t, b)
+			for _, dir := range [][2]*Call{{a, b}, {b, a}} {
+				from, to := dir[0], dir[1]
+				deadline := time.After(10 * time.Second)
+				var seq uint16 = 1000
+				var first *rtp.Packet
+			send:
+				for {
+					seq++
+					p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}, Payload: []byte{0xf8, 0xff, 0xfe}}
+					if err := from.WriteAudio(p); err != nil {
+						t.Fatal(err)
+					}
+					select {
+					case first = <-got[to]:
+						break send
+					case <-time.After(20 * time.Millisecond):
+					case <-deadline:
+						t.Fatal("no audio arrived within 10 s")
+					}
+				}
+				if first.Timestamp != uint32(first.SequenceNumber)*960 || first.PayloadType != opusPayloadType {
+					t.Errorf("received seq %d ts %d pt %d; want ts = seq*960, pt %d", first.SequenceNumber, first.Timestamp, first.PayloadType, opusPayloadType)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,115 @@
+package rtc
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// AudioReceiver takes the peer's audio packets as they arrive. It is called
+// on the call's receive goroutine and must not block.
+type AudioReceiver func(pkt *rtp.Packet, arrival time.Time)
+
+// SetAudioReceiver sets where the peer's audio packets go; nil drops them.
+func (c *Call) SetAudioReceiver(r AudioReceiver) {
+	if r == nil {
+		c.audioRecv.Store(nil)
+		return
+	}
+	c.audioRecv.Store(&r)
+}
+
+// WriteAudio sends one Opus RTP packet. The caller sets the sequence
+// number, timestamp (48 kHz) and marker; the SSRC and payload type are the
+// call's.
+func (c *Call) WriteAudio(pkt *rtp.Packet) error {
+	err := c.audio.WriteRTP(pkt)
+	if errors.Is(err, io.ErrClosedPipe) {
+		return ErrCallEnded
+	}
+	return err
+}
+
+// onTrack reads the peer's audio until the connection closes.
+func (c *Call) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if track.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	c.readers.Add(1)
+	go func() {
+		defer c.readers.Done()
+		for {
+			pkt, _, err := track.ReadRTP()
+			if err != nil {
+				return
+			}
+			if r := c.audioRecv.Load(); r != nil {
+				(*r)(pkt, time.Now())
+			}
+		}
+	}()
+}
+
+// readRTCP drains the sender's RTCP so that pion's interceptors see the
+// peer's receiver reports (loss and round-trip time for Stats).
+func (c *Call) readRTCP(s *webrtc.RTPSender) {
+	c.readers.Add(1)
+	go func() {
+		defer c.readers.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := s.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// MediaStats are the call's transport counters, from pion's statistics.
+type MediaStats struct {
+	// RTT is the round-trip time of the selected candidate pair.
+	RTT time.Duration
+	// PeerFractionLost is the fraction of our audio the peer reported
+	// lost in its latest receiver report.
+	PeerFractionLost float64
+	// PacketsReceived and PacketsLost count the peer's audio packets.
+	PacketsReceived uint32
+	PacketsLost     int32
+	// Jitter is the interarrival jitter of the peer's audio (RFC 3550).
+	Jitter time.Duration
+	// BytesSent and BytesReceived count transport bytes, chat included.
+	BytesSent, BytesReceived uint64
+	// AudioBytesSent and AudioBytesReceived count RTP payload bytes.
+	AudioBytesSent, AudioBytesReceived uint64
+}
+
+// Stats returns the current transport counters.
+func (c *Call) Stats() MediaStats {
+	var m MediaStats
+	for _, s := range c.pc.GetStats() {
+		switch s := s.(type) {
+		case webrtc.ICECandidatePairStats:
+			if s.Nominated {
+				m.RTT = seconds(s.CurrentRoundTripTime)
+				m.BytesSent, m.BytesReceived = s.BytesSent, s.BytesReceived
+			}
+		case webrtc.InboundRTPStreamStats:
+			m.PacketsReceived, m.PacketsLost = s.PacketsReceived, s.PacketsLost
+			m.Jitter = seconds(s.Jitter)
+			m.AudioBytesReceived = s.BytesReceived
+		case webrtc.OutboundRTPStreamStats:
+			m.AudioBytesSent = s.BytesSent
+		case webrtc.RemoteInboundRTPStreamStats:
+			m.PeerFractionLost = s.FractionLost
+			if m.RTT == 0 {
+				m.RTT = seconds(s.RoundTripTime)
+			}
+		}
+	}
+	return m
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
