@@ -20,7 +20,9 @@ import (
 	"syscall"
 
 	"parley/headless"
+	"parley/internal/logfile"
 	"parley/rtc"
+	"parley/tui"
 )
 
 func main() {
@@ -41,8 +43,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 
 	if !cfg.headless {
-		fmt.Fprintln(stderr, "parley: the terminal UI is not built yet; add --headless")
-		return headless.ExitUsage
+		return runTUI(cmd, cfg, stderr)
+	}
+	if cfg.logPath != "" {
+		log, err := logfile.Open(cfg.logPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "parley: %v\n", err)
+			return headless.ExitFailure
+		}
+		defer log.Close()
+		stderr = log
 	}
 	role := headless.Caller
 	if cmd == "join" {
@@ -56,4 +66,48 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		In:      stdin,
 		Out:     stdout,
 	})
+}
+
+// runTUI runs the terminal UI with diagnostics, C libraries' included, in
+// the log file.
+func runTUI(cmd string, cfg config, stderr io.Writer) int {
+	path := cfg.logPath
+	if path == "" {
+		var err error
+		if path, err = logfile.DefaultPath(); err != nil {
+			fmt.Fprintf(stderr, "parley: %v\n", err)
+			return headless.ExitFailure
+		}
+	}
+	log, err := logfile.Open(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return headless.ExitFailure
+	}
+	defer log.Close()
+	orig, restore := redirectStderr(log)
+	defer restore()
+
+	start := map[string]tui.Screen{"": tui.ScreenHome, "call": tui.ScreenCall, "join": tui.ScreenJoin}[cmd]
+	cfg.rtc.Log = log
+	err = tui.Run(tui.Options{
+		NewCall: func() (tui.Call, error) {
+			c, err := rtc.New(cfg.rtc)
+			if err != nil {
+				return nil, err
+			}
+			return newTUICall(c), nil
+		},
+		Start:     start,
+		JoinCode:  cfg.code,
+		PrintCode: cfg.printCode,
+	})
+	if err != nil {
+		fmt.Fprintf(orig, "parley: %v\n", err)
+		return headless.ExitFailure
+	}
+	if err := log.Err(); err != nil {
+		fmt.Fprintf(orig, "parley: could not write the log %s (%v); free some space or pass --log\n", log.Name(), err)
+	}
+	return headless.ExitOK
 }

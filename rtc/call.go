@@ -614,6 +614,9 @@ func (c *Call) advance() {
 	switch c.hup {
 	case hupDraining:
 		switch {
+		case len(c.unacked) > 0 && c.state == "new":
+			// No peer yet to deliver to: they are undelivered.
+			c.finish("hung up", nil)
 		case len(c.unacked) > 0:
 			// Wait for delivery; once the channel is open, not forever.
 			if c.dcOpen && c.hupTimer == nil {

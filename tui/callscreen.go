@@ -1,0 +1,602 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+type lineKind int
+
+const (
+	lineMine lineKind = iota
+	linePeer
+	lineCall // something about the call itself
+)
+
+type delivery int
+
+const (
+	sending delivery = iota
+	delivered
+	undelivered
+)
+
+// chatLine is one entry of the chat history. Its text is already
+// sanitised.
+type chatLine struct {
+	kind   lineKind
+	text   string
+	at     time.Time
+	id     uint64 // of a message of mine
+	status delivery
+}
+
+// callScreen is the screen of a call: status, levels, safety words, the
+// chat and an input line. After the call it stays, with the end said in
+// plain words and what to do next.
+type callScreen struct {
+	sh       *shared
+	call     Call
+	muter    Muter
+	verifier Verifier
+
+	state, route, detail string
+	connectedAt, endedAt time.Time
+	stats                *StatsEvent
+	levels               *LevelsEvent
+	audio                *AudioEvent
+	words                string
+	verified, muted      bool
+
+	lines    []chatLine
+	vp       viewport.Model
+	input    lineInput
+	help     help.Model
+	showHelp bool
+
+	notice    string
+	noticeErr bool
+	hangingUp bool
+	ended     bool
+	bye       ByeEvent
+
+	width, height int
+}
+
+func newCallScreen(sh *shared, call Call) *callScreen {
+	in := newLineInput(&sh.styles, "› ", "type a message; enter sends it")
+	h := help.New()
+	h.Styles = sh.styles.HelpStyle
+	s := &callScreen{sh: sh, call: call, state: StateConnecting, input: in, help: h, vp: viewport.New(80, 10)}
+	s.vp.KeyMap = viewport.KeyMap{} // scrolling is done here, never by typed letters
+	s.muter, _ = unwrap(call).(Muter)
+	s.verifier, _ = unwrap(call).(Verifier)
+	s.SetSize(80, 24)
+	return s
+}
+
+// Init does nothing: events come through the root model.
+func (s *callScreen) Init() tea.Cmd { return nil }
+
+// fixedRows is how many rows the screen uses besides the chat.
+const fixedRows = 9
+
+// SetSize sets the screen's size and reflows the chat.
+func (s *callScreen) SetSize(width, height int) {
+	s.width, s.height = width, height
+	s.help.Width = width
+	s.input.SetSize(width, 1)
+	s.vp.Width = width
+	s.vp.Height = max(height-fixedRows, 1)
+	s.refresh(false)
+}
+
+// refresh re-renders the chat into the viewport; it follows the end when
+// asked to or when it was already there.
+func (s *callScreen) refresh(follow bool) {
+	atBottom := s.vp.AtBottom()
+	s.vp.SetContent(s.renderChat())
+	if follow || atBottom {
+		s.vp.GotoBottom()
+	}
+}
+
+func (s *callScreen) addLine(l chatLine) {
+	s.lines = append(s.lines, l)
+	s.refresh(l.kind == lineMine)
+}
+
+func (s *callScreen) setNotice(text string, isErr bool) { s.notice, s.noticeErr = text, isErr }
+
+// Update handles the call's events and the keys.
+func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	now := s.sh.clock.Now()
+	switch msg := msg.(type) {
+	case StateEvent:
+		s.onState(msg, now)
+	case ChatEvent:
+		at := msg.At
+		if at.IsZero() {
+			at = now
+		}
+		s.addLine(chatLine{kind: linePeer, text: SanitizeText(msg.Text), at: at})
+	case DeliveredEvent:
+		for i := range s.lines {
+			if s.lines[i].kind == lineMine && s.lines[i].id == msg.ID {
+				s.lines[i].status = delivered
+			}
+		}
+		s.refresh(false)
+	case ErrorEvent:
+		s.setNotice("! "+oneLine(msg.Err), true)
+	case LevelsEvent:
+		s.levels = &msg
+	case StatsEvent:
+		s.stats = &msg
+	case VerifyEvent:
+		s.words = strings.Join(strings.Fields(SanitizeText(msg.Words)), " ")
+	case AudioEvent:
+		msg.Note = oneLine(errString(msg.Note))
+		s.audio = &msg
+	case copiedMsg:
+		if msg.err != nil {
+			s.setNotice("! could not copy: "+msg.err.Error(), true)
+		} else {
+			s.setNotice("✓ sent the last message to your clipboard (through the terminal)", false)
+		}
+	case tea.KeyMsg:
+		return s, s.key(msg, now)
+	}
+	return s, nil
+}
+
+// errString lets oneLine clean a plain string.
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func (s *callScreen) onState(e StateEvent, now time.Time) {
+	prev := s.state
+	s.state, s.detail = e.State, oneLine(errString(e.Detail))
+	if e.Route != "" {
+		s.route = e.Route
+	}
+	switch {
+	case e.State == StateConnected && prev != StateConnected:
+		if s.connectedAt.IsZero() {
+			s.connectedAt = now
+			s.addLine(chatLine{kind: lineCall, text: "connected, " + routeWords(s.route), at: now})
+		} else {
+			s.addLine(chatLine{kind: lineCall, text: "connection back, " + routeWords(s.route), at: now})
+		}
+	case e.State == StateDisconnected && prev != StateDisconnected:
+		text := "connection interrupted; waiting for it to come back"
+		if s.detail != "" {
+			text = "connection interrupted: " + s.detail
+		}
+		s.addLine(chatLine{kind: lineCall, text: text, at: now})
+	}
+}
+
+// end shows how the call ended.
+func (s *callScreen) end(bye ByeEvent) {
+	if s.ended {
+		return
+	}
+	now := s.sh.clock.Now()
+	s.ended, s.bye, s.endedAt = true, bye, now
+	s.hangingUp = false
+	s.notice = ""
+	s.input.focused = false
+	lost := map[uint64]bool{}
+	for _, id := range bye.Undelivered {
+		lost[id] = true
+	}
+	for i := range s.lines {
+		if s.lines[i].kind == lineMine && lost[s.lines[i].id] {
+			s.lines[i].status = undelivered
+		}
+	}
+	s.lines = append(s.lines, chatLine{kind: lineCall, text: "call ended: " + byeReason(bye), at: now})
+	s.refresh(true)
+}
+
+func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
+	keys := s.sh.keys
+	switch {
+	case key.Matches(k, keys.Help):
+		s.showHelp = !s.showHelp
+		return nil
+	case key.Matches(k, keys.LineUp):
+		s.vp.ScrollUp(1)
+		return nil
+	case key.Matches(k, keys.LineDown):
+		s.vp.ScrollDown(1)
+		return nil
+	case key.Matches(k, keys.PageUp):
+		s.vp.PageUp()
+		return nil
+	case key.Matches(k, keys.PageDown):
+		s.vp.PageDown()
+		return nil
+	case key.Matches(k, keys.CopyMessage):
+		return s.copyLast()
+	}
+	if s.ended {
+		switch {
+		case key.Matches(k, keys.Home):
+			return msgCmd(goHomeMsg{})
+		case key.Matches(k, keys.NewInvite):
+			return msgCmd(startCallMsg{})
+		case key.Matches(k, keys.QuitEnded):
+			return msgCmd(quitMsg{})
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(k, keys.Send):
+		s.send(now)
+	case key.Matches(k, keys.Mute):
+		if s.muter == nil {
+			s.setNotice("muting comes with the audio pipeline", false)
+			break
+		}
+		s.muted = !s.muted
+		s.muter.SetMuted(s.muted)
+		s.setNotice("", false)
+	case key.Matches(k, keys.Verify):
+		switch {
+		case s.verifier == nil:
+			s.setNotice("the safety words come with a later version of parley", false)
+		case s.words == "":
+			s.setNotice("no safety words yet: they appear once the call is connected", false)
+		default:
+			s.verifier.Verify()
+			s.verified = true
+			s.setNotice("", false)
+		}
+	case key.Matches(k, keys.HangUp):
+		if !s.hangingUp {
+			s.hangingUp = true
+			s.setNotice("hanging up…", false)
+			return msgCmd(hangUpMsg{})
+		}
+	default:
+		return s.input.Update(k)
+	}
+	return nil
+}
+
+// send sends the input line. On an error the text stays in the input.
+func (s *callScreen) send(now time.Time) {
+	text := s.input.Value()
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	id, err := s.call.Send(text)
+	if err != nil {
+		s.setNotice("! not sent: "+oneLine(err), true)
+		return
+	}
+	s.setNotice("", false)
+	s.input.Reset()
+	s.addLine(chatLine{kind: lineMine, text: SanitizeText(text), at: now, id: id})
+}
+
+func (s *callScreen) copyLast() tea.Cmd {
+	for i := len(s.lines) - 1; i >= 0; i-- {
+		if s.lines[i].kind == linePeer {
+			return s.sh.clip.copyCmd("message", s.lines[i].text)
+		}
+	}
+	s.setNotice("nothing to copy yet: your peer has sent no message", false)
+	return nil
+}
+
+// pending lists the ids of my messages not yet received.
+func (s *callScreen) pending() []uint64 {
+	var ids []uint64
+	for _, l := range s.lines {
+		if l.kind == lineMine && l.status == sending {
+			ids = append(ids, l.id)
+		}
+	}
+	return ids
+}
+
+// routeWords says how the call travels.
+func routeWords(route string) string {
+	switch route {
+	case RouteHost:
+		return "direct (local network)"
+	case RouteSrflx:
+		return "direct (through NAT)"
+	case RouteRelay:
+		return "relayed (through a TURN server)"
+	}
+	return "direct"
+}
+
+// byeReason says how a call ended, in plain words.
+func byeReason(bye ByeEvent) string {
+	r := oneLine(errString(bye.Reason))
+	switch {
+	case r == "hung up" && bye.Err == nil:
+		r = "you hung up"
+	case r == "":
+		r = "the call ended"
+	}
+	if n := len(bye.Undelivered); n == 1 {
+		r += "; 1 message was not delivered"
+	} else if n > 1 {
+		r += fmt.Sprintf("; %d messages were not delivered", n)
+	}
+	return r
+}
+
+// View renders the screen.
+func (s *callScreen) View() string {
+	st := &s.sh.styles
+	w := s.width
+	rule := st.Rule.Render(strings.Repeat("─", max(w, 1)))
+	rows := []string{
+		s.headerView(),
+		truncate(s.statsView(), w),
+		truncate(s.metersView(), w),
+		truncate(s.wordsView(), w),
+		rule,
+	}
+	if s.showHelp {
+		var all []key.Binding
+		for _, g := range s.FullHelp() {
+			all = append(all, g...)
+		}
+		rows = append(rows, frame(keyList(st, all, w), "", w, s.vp.Height))
+	} else {
+		rows = append(rows, s.vp.View())
+	}
+	rows = append(rows, rule)
+	if s.ended {
+		banner := wrapText(st.Banner.Render(byeReason(s.bye)+" — "+s.nextSteps()), w)
+		rows = append(rows, frame(banner, "", w, 2))
+	} else {
+		rows = append(rows, truncate(s.input.View(), w))
+		switch {
+		case s.notice != "" && s.noticeErr:
+			rows = append(rows, truncate(st.Error.Render(s.notice), w))
+		case s.notice != "":
+			rows = append(rows, truncate(s.notice, w))
+		case s.detail != "" && s.state != StateConnected:
+			rows = append(rows, truncate(st.Dim.Render(s.detail), w))
+		default:
+			rows = append(rows, "")
+		}
+	}
+	rows = append(rows, footer(s.help, s.ShortHelp(), w))
+	return frame(strings.Join(rows, "\n"), "", w, s.height)
+}
+
+func (s *callScreen) nextSteps() string {
+	if s.bye.Err != nil {
+		return "n: try again with a new invite · enter: home · q: quit"
+	}
+	return "enter: home · n: new invite · q: quit"
+}
+
+func (s *callScreen) headerView() string {
+	st := &s.sh.styles
+	now := s.sh.clock.Now()
+	var state string
+	switch {
+	case s.ended:
+		state = st.Heading.Render("call ended")
+	case s.hangingUp:
+		state = st.Warn.Render("hanging up…")
+	case s.state == StateConnected:
+		state = st.Good.Render("connected") + " · " + routeWords(s.route)
+	case s.state == StateDisconnected:
+		state = st.Warn.Render("interrupted, reconnecting…")
+	case s.state == StateFailed:
+		state = st.Error.Render("connection failed")
+	case s.state == StateClosed:
+		state = st.Heading.Render("closed")
+	default:
+		state = st.Warn.Render("connecting…")
+	}
+	left := st.Title.Render("parley") + " · " + state
+	if !s.connectedAt.IsZero() {
+		end := now
+		if s.ended {
+			end = s.endedAt
+		}
+		left += " · " + fmtElapsed(end.Sub(s.connectedAt))
+	}
+	var mic string
+	switch {
+	case s.ended:
+	case s.audio != nil && !s.audio.Available:
+		mic = "text only"
+	case s.muter == nil:
+		mic = "mic —"
+	case s.muted:
+		mic = st.Warn.Render("MUTED")
+	default:
+		mic = "mic on"
+	}
+	return spread(left, mic, s.width)
+}
+
+func (s *callScreen) statsView() string {
+	st := &s.sh.styles
+	if s.stats == nil {
+		return st.Dim.Render("RTT — · loss — · buffer — · bitrate —")
+	}
+	x := s.stats
+	var rates string
+	if x.BitrateIn < 1_000_000 && x.BitrateOut < 1_000_000 {
+		rates = fmt.Sprintf("↓%d ↑%d kb/s", (x.BitrateIn+500)/1000, (x.BitrateOut+500)/1000)
+	} else {
+		rates = "↓" + fmtRate(x.BitrateIn) + " ↑" + fmtRate(x.BitrateOut)
+	}
+	return fmt.Sprintf("RTT %s · loss ↓%s ↑%s · buffer %s · %s",
+		fmtMillis(x.RTT), fmtLoss(x.LossIn), fmtLoss(x.LossOut), fmtMillis(x.JitterBuffer), rates)
+}
+
+func (s *callScreen) metersView() string {
+	st := &s.sh.styles
+	if s.audio != nil && !s.audio.Available {
+		note := s.audio.Note
+		if note == "" {
+			note = "no audio — text only"
+		}
+		return st.Warn.Render("audio: ") + note
+	}
+	half := (s.width - 3) / 2
+	var micRMS, micPeak, peerRMS, peerPeak float64
+	have := s.levels != nil
+	if have {
+		micRMS, micPeak, peerRMS, peerPeak = s.levels.MicRMS, s.levels.MicPeak, s.levels.PeerRMS, s.levels.PeerPeak
+	}
+	micNote := ""
+	if s.muted {
+		micNote = "muted"
+	}
+	return s.meter("mic", micRMS, micPeak, have, micNote, half) + "   " + s.meter("peer", peerRMS, peerPeak, have, "", half)
+}
+
+// meterFloor is the quietest level a meter shows, in dBFS.
+const meterFloor = -60.0
+
+// meter draws one level meter of width cells: the bar is filled to the
+// RMS level, a │ marks the peak, and the RMS level is written after it.
+func (s *callScreen) meter(label string, rms, peak float64, have bool, note string, width int) string {
+	st := &s.sh.styles
+	val := "  —   "
+	switch {
+	case note != "":
+		val = fmt.Sprintf("%-6s", note)
+	case have:
+		val = fmt.Sprintf("%3.0f dB", math.Max(math.Min(rms, 0), -99))
+	}
+	barW := max(width-4-1-1-6, 3)
+	pos := func(db float64) int {
+		if math.IsNaN(db) || db <= meterFloor {
+			return 0
+		}
+		return int(math.Round(math.Min(db-meterFloor, -meterFloor) / -meterFloor * float64(barW)))
+	}
+	filled, peakAt := 0, -1
+	if have && note == "" {
+		filled = pos(rms)
+		peakAt = pos(peak) - 1
+	}
+	var on, off strings.Builder
+	for i := 0; i < barW; i++ {
+		switch {
+		case i < filled:
+			on.WriteRune('█')
+		case i == peakAt:
+			off.WriteRune('│')
+		default:
+			off.WriteRune('░')
+		}
+	}
+	return fmt.Sprintf("%-4s ", label) + st.Meter.Render(on.String()) + st.MeterOff.Render(off.String()) + " " + val
+}
+
+func (s *callScreen) wordsView() string {
+	st := &s.sh.styles
+	if s.words == "" {
+		return "safety words: " + st.Dim.Render("—")
+	}
+	line := "safety words: " + st.Heading.Render(s.words)
+	switch {
+	case s.verified:
+		line += " " + st.Success.Render("✓ you said they match")
+	case s.verifier != nil:
+		line += st.Dim.Render(" — compare aloud; " + s.sh.keys.Verify.Help().Key + ": they match")
+	default:
+		line += st.Dim.Render(" — compare them aloud with your peer")
+	}
+	return line
+}
+
+// renderChat lays the chat out at the screen's width: time, who, text,
+// and a mark for my messages (… sending, ✓ received, ✗ not delivered).
+func (s *callScreen) renderChat() string {
+	st := &s.sh.styles
+	if len(s.lines) == 0 {
+		if s.state == StateConnected {
+			return st.Dim.Render("No messages yet. Type below; enter sends.")
+		}
+		return st.Dim.Render("Messages you type are sent once the call connects.")
+	}
+	const indent = 12 // "15:04 peer  "
+	textW := max(s.width-indent, 10)
+	var out []string
+	for _, l := range s.lines {
+		stamp := st.Dim.Render(l.at.Format("15:04")) + " "
+		var who, text string
+		switch l.kind {
+		case lineMine:
+			who = st.Me.Render("you ")
+			text = l.text
+			switch l.status {
+			case sending:
+				text += " " + st.Dim.Render("…")
+			case delivered:
+				text += " " + st.Success.Render("✓")
+			case undelivered:
+				text += " " + st.Error.Render("✗ not delivered")
+			}
+		case linePeer:
+			who = st.Peer.Render("peer")
+			text = l.text
+		case lineCall:
+			who = st.Event.Render("──  ")
+			text = st.Event.Render(l.text)
+		}
+		wrapped := strings.Split(wrapText(text, textW), "\n")
+		for i, wl := range wrapped {
+			if i == 0 {
+				out = append(out, stamp+who+"  "+wl)
+			} else {
+				out = append(out, strings.Repeat(" ", indent)+wl)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// ShortHelp lists the call's main keys for the footer.
+func (s *callScreen) ShortHelp() []key.Binding {
+	k := s.sh.keys
+	scroll := key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll"))
+	if s.ended {
+		return []key.Binding{k.Home, k.NewInvite, scroll, k.QuitEnded}
+	}
+	mute := k.Mute
+	if s.muted {
+		mute.SetHelp(mute.Help().Key, "unmute")
+	}
+	copyMsg := k.CopyMessage
+	copyMsg.SetHelp(copyMsg.Help().Key, "copy")
+	return []key.Binding{mute, k.HangUp, copyMsg, scroll, k.Help}
+}
+
+// FullHelp lists all of the call's keys.
+func (s *callScreen) FullHelp() [][]key.Binding {
+	k := s.sh.keys
+	return [][]key.Binding{
+		{k.Send, k.Mute, k.HangUp, k.Verify},
+		{k.LineUp, k.LineDown, k.PageUp, k.PageDown},
+		{k.CopyMessage, k.Redraw, k.Help, k.Quit},
+	}
+}

@@ -1,0 +1,19 @@
+// Package tui is parley's terminal user interface, built with Bubble Tea.
+//
+// Run shows a home menu (start a call, join a call, echo test, quit), the
+// caller's invite screen (the invite code, copied with OSC 52, and a box
+// for the answer), the callee's join screen (a box for the invite, then
+// the answer code and how long the peer has been waited for), and the
+// call screen (status, levels, safety words, chat and an input line).
+//
+// The package talks to the call engine only through the Call interface
+// and the Event types defined here, so it builds and tests without cgo,
+// a network or a sound card; the program's main package adapts the real
+// engine to it. Every screen is a component with Init, Update, View and
+// SetSize; the root model owns the current call, reads its events through
+// one command that it re-arms after each event, and routes messages to
+// the active screen. Time is read through a Clock, so tests can fix it.
+//
+// Text from the peer is shown only after SanitizeText has removed escape
+// sequences, control characters and bidi overrides from it.
+package tui

@@ -1,0 +1,485 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// hangUpWait is how long quitting waits for the peer to acknowledge a
+// hang-up before closing the call anyway.
+const hangUpWait = 2 * time.Second
+
+// hangUpGrace is how long a hang-up during a call may take (the engine
+// waits up to 10 s for queued messages to be delivered) before the UI ends
+// the call itself.
+const hangUpGrace = 12 * time.Second
+
+// printReserve is how many rows PrintCode leaves above the UI: a title, a
+// compact code on two lines, and a spare.
+const printReserve = 5
+
+// shared is what every screen reads: keys, styles, the clock and the
+// clipboard. It does not change once the program runs.
+type shared struct {
+	keys      KeyMap
+	styles    Styles
+	clock     Clock
+	clip      clipboard
+	dark      bool // the terminal's background is dark (for the QR code)
+	printCode bool // also print codes above the UI
+}
+
+// config is what the root model is built from.
+type config struct {
+	newCall  func() (Call, error)
+	start    Screen
+	joinCode string
+	ctx      context.Context // parent of every Invite and Join
+	// tick schedules msg after d; tea.Tick in the program, and a stub
+	// in tests that drive Update directly.
+	tick func(d time.Duration, msg func(time.Time) tea.Msg) tea.Cmd
+	// listen waits for a call's next event; waitEvent in the program.
+	listen func(gen int, events <-chan Event) tea.Cmd
+}
+
+// screen is what the root model needs of each screen.
+type screen interface {
+	tea.Model
+	help.KeyMap
+	SetSize(width, height int)
+}
+
+type screenID int
+
+const (
+	onHome screenID = iota
+	onInvite
+	onJoin
+	onCall
+)
+
+// Messages of the root model.
+type (
+	// eventMsg carries one event of the call of generation gen; ok is
+	// false once the channel is closed.
+	eventMsg struct {
+		gen int
+		ev  Event
+		ok  bool
+	}
+	// callClosedMsg says Close returned for the call of generation gen.
+	callClosedMsg struct{ gen int }
+	// hangUpMsg asks to hang up the current call.
+	hangUpMsg struct{}
+	// hangUpTimeoutMsg says the wait for the peer's bye is over.
+	hangUpTimeoutMsg struct{ gen int }
+	// tickMsg redraws elapsed times once a second.
+	tickMsg struct{}
+	// interruptMsg is a SIGINT or SIGTERM, turned into a clean quit.
+	interruptMsg struct{}
+)
+
+// model is the root of the UI. It owns the current call, routes messages
+// to the active screen and turns the screens' intents into engine calls.
+//
+// A call has a generation number; messages from an older call's commands
+// and events are recognised by it and dropped (and such a call closed).
+type model struct {
+	sh  *shared
+	cfg config
+
+	width, height int
+	active        screenID
+	home          *homeScreen
+	invite        *inviteScreen
+	join          *joinScreen
+	talk          *callScreen
+
+	gen     int
+	call    Call
+	cancel  context.CancelFunc // stops an Invite or Join under way
+	ended   bool               // the call's ByeEvent has arrived
+	closing bool               // Close has been called
+	closed  bool               // Close has returned
+
+	quitting bool // hanging up in order to quit
+	done     bool // tea.Quit has been returned
+}
+
+func newModel(sh *shared, cfg config) *model {
+	if cfg.ctx == nil {
+		cfg.ctx = context.Background()
+	}
+	if cfg.tick == nil {
+		cfg.tick = tea.Tick
+	}
+	if cfg.listen == nil {
+		cfg.listen = waitEvent
+	}
+	m := &model{sh: sh, cfg: cfg, width: 80, height: 24}
+	m.home = newHomeScreen(sh)
+	return m
+}
+
+// Init starts the clock and jumps to the first screen.
+func (m *model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.tickCmd()}
+	switch m.cfg.start {
+	case ScreenCall:
+		cmds = append(cmds, m.startInvite())
+	case ScreenJoin:
+		cmds = append(cmds, m.openJoin(m.cfg.joinCode))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *model) tickCmd() tea.Cmd {
+	return m.cfg.tick(time.Second, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+func (m *model) current() screen {
+	switch m.active {
+	case onInvite:
+		return m.invite
+	case onJoin:
+		return m.join
+	case onCall:
+		return m.talk
+	}
+	return m.home
+}
+
+func (m *model) show(id screenID, s screen) {
+	m.active = id
+	s.SetSize(m.width, m.height)
+}
+
+// Update routes a message.
+func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		if m.sh.printCode {
+			// Inline, leave room above the UI for a printed code to stay
+			// in view.
+			m.height = max(msg.Height-printReserve, min(msg.Height, 12))
+		}
+		m.home.SetSize(m.width, m.height)
+		if m.invite != nil {
+			m.invite.SetSize(m.width, m.height)
+		}
+		if m.join != nil {
+			m.join.SetSize(m.width, m.height)
+		}
+		if m.talk != nil {
+			m.talk.SetSize(m.width, m.height)
+		}
+		return m, nil
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, m.sh.keys.Quit):
+			return m, m.requestQuit()
+		case key.Matches(msg, m.sh.keys.Redraw):
+			return m, tea.ClearScreen
+		}
+		if m.quitting {
+			return m, nil
+		}
+	case tickMsg:
+		return m, m.tickCmd()
+	case interruptMsg, quitMsg:
+		return m, m.requestQuit()
+	case startCallMsg:
+		return m, m.startInvite()
+	case openJoinMsg:
+		return m, m.openJoin("")
+	case goHomeMsg:
+		cmd := m.dropCall()
+		m.home.notice = ""
+		m.show(onHome, m.home)
+		return m, cmd
+	case inviteMadeMsg:
+		return m, m.inviteMade(msg)
+	case acceptedMsg:
+		if msg.gen != m.gen || m.invite == nil {
+			return m, nil
+		}
+		m.invite.Update(msg)
+		if msg.err == nil && !m.ended {
+			m.show(onCall, m.talk)
+		}
+		return m, nil
+	case joinedMsg:
+		return m, m.joined(msg)
+	case eventMsg:
+		return m, m.event(msg)
+	case callClosedMsg:
+		if msg.gen == m.gen {
+			m.closed = true
+			if m.quitting {
+				m.done = true
+				return m, tea.Quit
+			}
+		}
+		return m, nil
+	case hangUpMsg:
+		if m.call == nil || m.ended {
+			return m, nil
+		}
+		m.call.HangUp()
+		gen := m.gen
+		return m, m.cfg.tick(hangUpGrace, func(time.Time) tea.Msg { return hangUpTimeoutMsg{gen: gen} })
+	case hangUpTimeoutMsg:
+		switch {
+		case msg.gen != m.gen || m.call == nil:
+		case !m.ended:
+			// No bye came: end the call here.
+			return m, m.bye(ByeEvent{Reason: "hung up", Undelivered: m.talk.pending()})
+		case m.quitting:
+			return m, m.closeCall()
+		}
+		return m, nil
+	case copiedMsg:
+		if m.active == onHome {
+			return m, nil
+		}
+	}
+	_, cmd := m.current().Update(msg)
+	return m, cmd
+}
+
+// View renders the active screen.
+func (m *model) View() string {
+	return m.current().View()
+}
+
+// startInvite drops any call and makes a fresh invite.
+func (m *model) startInvite() tea.Cmd {
+	drop := m.dropCall()
+	m.gen++
+	gen := m.gen
+	ctx, cancel := context.WithCancel(m.cfg.ctx)
+	m.cancel = cancel
+	m.invite = newInviteScreen(m.sh)
+	m.show(onInvite, m.invite)
+	newCall := m.cfg.newCall
+	return tea.Batch(drop, func() tea.Msg {
+		call, err := newCall()
+		if err != nil {
+			return inviteMadeMsg{gen: gen, err: err}
+		}
+		code, err := call.Invite(ctx)
+		if err != nil {
+			_ = call.Close()
+			return inviteMadeMsg{gen: gen, err: err}
+		}
+		return inviteMadeMsg{gen: gen, call: call, code: code}
+	})
+}
+
+func (m *model) inviteMade(msg inviteMadeMsg) tea.Cmd {
+	if msg.gen != m.gen || m.quitting {
+		return closeCmd(msg.call)
+	}
+	m.cancel = nil
+	if msg.err != nil {
+		m.invite.fail(msg.err)
+		return nil
+	}
+	listen := m.adopt(msg.call)
+	call, gen := msg.call, m.gen
+	m.invite.ready(msg.code, func(answer string) tea.Cmd {
+		return func() tea.Msg { return acceptedMsg{gen: gen, err: call.Accept(answer)} }
+	})
+	return tea.Batch(listen, m.printCode("Your invite code; send it to your peer:", msg.code))
+}
+
+// openJoin drops any call and shows the join screen; a code given on the
+// command line is checked at once.
+func (m *model) openJoin(code string) tea.Cmd {
+	drop := m.dropCall()
+	m.gen++
+	m.join = newJoinScreen(m.sh, m.joinCmd)
+	m.show(onJoin, m.join)
+	if code == "" {
+		return drop
+	}
+	m.join.box.SetValue(code)
+	return tea.Batch(drop, m.join.submit())
+}
+
+// joinCmd makes a call and joins the invite with it. A refused invite
+// closes that call; the next attempt makes a new one.
+func (m *model) joinCmd(invite string) tea.Cmd {
+	gen := m.gen
+	ctx, cancel := context.WithCancel(m.cfg.ctx)
+	m.cancel = cancel
+	newCall := m.cfg.newCall
+	return func() tea.Msg {
+		call, err := newCall()
+		if err != nil {
+			return joinedMsg{gen: gen, err: err}
+		}
+		answer, err := call.Join(ctx, invite)
+		if err != nil {
+			_ = call.Close()
+			return joinedMsg{gen: gen, err: err}
+		}
+		return joinedMsg{gen: gen, call: call, answer: answer}
+	}
+}
+
+func (m *model) joined(msg joinedMsg) tea.Cmd {
+	if msg.gen != m.gen || m.quitting || m.call != nil {
+		return closeCmd(msg.call)
+	}
+	m.cancel = nil
+	m.join.Update(msg)
+	if msg.err != nil {
+		return nil
+	}
+	return tea.Batch(m.adopt(msg.call), m.printCode("Your answer code; send it back to your peer:", msg.answer))
+}
+
+// adopt makes call the current one and starts listening to its events.
+func (m *model) adopt(call Call) tea.Cmd {
+	m.call = call
+	m.ended, m.closing, m.closed = false, false, false
+	m.talk = newCallScreen(m.sh, call)
+	m.talk.SetSize(m.width, m.height)
+	return m.cfg.listen(m.gen, call.Events())
+}
+
+// waitEvent waits for the next event of a call; the root re-arms it after
+// each one.
+func waitEvent(gen int, events <-chan Event) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-events
+		return eventMsg{gen: gen, ev: ev, ok: ok}
+	}
+}
+
+func (m *model) event(msg eventMsg) tea.Cmd {
+	if msg.gen != m.gen || m.call == nil {
+		return nil // an old call's: stop listening to it
+	}
+	if !msg.ok {
+		if !m.ended { // closed without a bye
+			return m.bye(ByeEvent{Reason: "the call was closed", Err: errClosed})
+		}
+		return nil
+	}
+	next := m.cfg.listen(m.gen, m.call.Events())
+	switch ev := msg.ev.(type) {
+	case ByeEvent:
+		return m.bye(ev) // the last event: no re-arming
+	case StateEvent:
+		m.talk.Update(ev)
+		if ev.State == StateConnected && m.active == onJoin {
+			m.show(onCall, m.talk)
+		}
+	default:
+		m.talk.Update(ev)
+	}
+	return next
+}
+
+// errClosed is the error of a call whose events ended without a bye.
+var errClosed = errString("the call was closed")
+
+// bye ends the current call: the call screen says how, and the call is
+// closed.
+func (m *model) bye(ev ByeEvent) tea.Cmd {
+	m.ended = true
+	m.talk.end(ev)
+	if !m.quitting {
+		m.show(onCall, m.talk)
+	}
+	return m.closeCall()
+}
+
+// closeCall closes the current call once, in a command.
+func (m *model) closeCall() tea.Cmd {
+	if m.call == nil || m.closing {
+		return nil
+	}
+	m.closing = true
+	call, gen := m.call, m.gen
+	return func() tea.Msg {
+		_ = call.Close()
+		return callClosedMsg{gen: gen}
+	}
+}
+
+// closeCmd closes a call that is no longer wanted.
+func closeCmd(call Call) tea.Cmd {
+	if call == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		_ = call.Close()
+		return nil
+	}
+}
+
+// dropCall stops whatever the current call is doing and closes it. Only
+// the invite and join screens and the end of a call lead here, so there is
+// no conversation to hang up politely.
+func (m *model) dropCall() tea.Cmd {
+	if m.cancel != nil {
+		m.cancel()
+		m.cancel = nil
+	}
+	var cmd tea.Cmd
+	if m.call != nil && !m.closing {
+		cmd = closeCmd(m.call)
+	}
+	m.call = nil
+	m.ended, m.closing, m.closed = false, false, false
+	return cmd
+}
+
+// requestQuit hangs up and quits: HangUp, wait for the bye (at most
+// hangUpWait), Close, quit. Asked a second time, it quits at once; Run
+// closes what is left.
+func (m *model) requestQuit() tea.Cmd {
+	if m.quitting {
+		m.done = true
+		return tea.Quit
+	}
+	m.quitting = true
+	if m.cancel != nil {
+		m.cancel()
+		m.cancel = nil
+	}
+	switch {
+	case m.call == nil || m.closed:
+		m.done = true
+		return tea.Quit
+	case m.closing:
+		return nil // callClosedMsg quits
+	case m.ended:
+		return m.closeCall()
+	}
+	m.call.HangUp()
+	if m.talk != nil {
+		m.talk.hangingUp = true
+		m.talk.setNotice("hanging up…", false)
+	}
+	gen := m.gen
+	return m.cfg.tick(hangUpWait, func(time.Time) tea.Msg { return hangUpTimeoutMsg{gen: gen} })
+}
+
+// printCode prints a code above the UI, on the normal screen, when asked
+// to with PrintCode; there the terminal wraps it softly, so selecting it
+// gives one unbroken word.
+func (m *model) printCode(title, code string) tea.Cmd {
+	if !m.sh.printCode {
+		return nil
+	}
+	return tea.Println(title + "\n" + code)
+}

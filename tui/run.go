@@ -1,0 +1,220 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+// Screen is the screen the UI starts on.
+type Screen int
+
+// The screens Run can start on.
+const (
+	ScreenHome Screen = iota // the home menu (plain "parley")
+	ScreenCall               // make an invite at once ("parley call")
+	ScreenJoin               // the join screen ("parley join [CODE]")
+)
+
+// Options configure Run.
+type Options struct {
+	// NewCall makes a call; the UI makes one for each invite and for each
+	// attempt to join. Required.
+	NewCall func() (Call, error)
+	// Start is the first screen.
+	Start Screen
+	// JoinCode is the invite given as "parley join CODE"; with ScreenJoin
+	// it is checked at once.
+	JoinCode string
+	// PrintCode also prints each code on the normal screen, above the UI,
+	// where the terminal wraps it softly and selecting it is easy. The UI
+	// then runs inline instead of on the alternate screen.
+	PrintCode bool
+	// Input and Output default to the terminal.
+	Input  io.Reader
+	Output io.Writer
+	// Clock defaults to the system clock.
+	Clock Clock
+	// Getenv reads TMUX and NO_COLOR; it defaults to os.Getenv.
+	Getenv func(string) string
+}
+
+// Run runs the terminal UI until the user quits. It returns nil after a
+// normal quit, and an error only when the terminal cannot be used. Any
+// call still open when the UI stops is hung up (with a brief wait for the
+// peer's bye) and closed before Run returns.
+func Run(opts Options) error {
+	if opts.NewCall == nil {
+		return errors.New("tui: Options.NewCall is nil")
+	}
+	out := opts.Output
+	if out == nil {
+		out = os.Stdout
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+
+	// Styles: colour where the terminal has it; with NO_COLOR, bold and
+	// reverse video still (NO_COLOR is about colour), and nothing at all
+	// where the output is not a terminal.
+	r := lipgloss.NewRenderer(out)
+	withColour := getenv("NO_COLOR") == ""
+	if !withColour && termenv.NewOutput(out).ColorProfile() != termenv.Ascii {
+		r.SetColorProfile(termenv.ANSI)
+	}
+	dark := r.HasDarkBackground() // asks the terminal now, before Bubble Tea reads its input
+
+	term := lockedOutput(out)
+	tr := &tracker{newCall: opts.NewCall}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	sh := &shared{
+		keys:      DefaultKeyMap(),
+		styles:    DefaultStyles(r, withColour),
+		clock:     clock,
+		clip:      clipboard{w: term, tmux: getenv("TMUX") != ""},
+		dark:      dark,
+		printCode: opts.PrintCode,
+	}
+	m := newModel(sh, config{
+		newCall:  tr.make,
+		start:    opts.Start,
+		joinCode: opts.JoinCode,
+		ctx:      ctx,
+	})
+
+	popts := []tea.ProgramOption{tea.WithOutput(term), tea.WithFilter(filter)}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if !opts.PrintCode {
+		popts = append(popts, tea.WithAltScreen())
+	}
+	_, err := tea.NewProgram(m, popts...).Run()
+	cancel()
+	tr.closeAll(hangUpWait)
+	if errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, tea.ErrInterrupted) {
+		return nil
+	}
+	return err
+}
+
+// filter turns SIGINT and SIGTERM, which Bubble Tea reports as
+// InterruptMsg and QuitMsg, into a clean hang-up. A QuitMsg from the model
+// itself (done is set) passes.
+func filter(m tea.Model, msg tea.Msg) tea.Msg {
+	switch msg.(type) {
+	case tea.InterruptMsg:
+		return interruptMsg{}
+	case tea.QuitMsg:
+		if mm, ok := m.(*model); ok && !mm.done {
+			return interruptMsg{}
+		}
+	}
+	return msg
+}
+
+// tracker keeps every call the UI makes, so that Run can close whatever is
+// left when the program stops, including a call still being made.
+type tracker struct {
+	newCall func() (Call, error)
+
+	mu      sync.Mutex
+	calls   []*trackedCall
+	stopped bool
+}
+
+var errQuitting = errors.New("parley is quitting")
+
+func (t *tracker) make() (Call, error) {
+	t.mu.Lock()
+	stopped := t.stopped
+	t.mu.Unlock()
+	if stopped {
+		return nil, errQuitting
+	}
+	c, err := t.newCall()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedCall{Call: c}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		_ = c.Close()
+		return nil, errQuitting
+	}
+	t.calls = append(t.calls, tc)
+	return tc, nil
+}
+
+// closeAll hangs up every call not yet closed, waits up to wait for their
+// events to end, and closes them.
+func (t *tracker) closeAll(wait time.Duration) {
+	t.mu.Lock()
+	t.stopped = true
+	calls := t.calls
+	t.mu.Unlock()
+	var open []*trackedCall
+	for _, c := range calls {
+		if !c.closed.Load() {
+			c.HangUp()
+			open = append(open, c)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, c := range open {
+		waitClosed(ctx, c.Events())
+		_ = c.Close()
+	}
+}
+
+// waitClosed drains events until the channel is closed or ctx is done.
+func waitClosed(ctx context.Context, events <-chan Event) {
+	for {
+		select {
+		case _, ok := <-events:
+			if !ok {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// trackedCall remembers whether it was closed.
+type trackedCall struct {
+	Call
+	closed atomic.Bool
+}
+
+func (c *trackedCall) Close() error {
+	c.closed.Store(true)
+	return c.Call.Close()
+}
+
+// unwrap returns the engine's call under a trackedCall, for the optional
+// interfaces (Muter, Verifier) it may implement.
+func unwrap(c Call) Call {
+	if tc, ok := c.(*trackedCall); ok {
+		return tc.Call
+	}
+	return c
+}
