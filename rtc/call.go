@@ -117,9 +117,18 @@ type Call struct {
 	connTimer *time.Timer
 	lostTimer *time.Timer
 	hupTimer  *time.Timer
+
+	statsTimer  *time.Timer
+	lastStats   MediaStats
+	lastStatsAt time.Time
 }
 
 type hangupState int
+
+// byeWait bounds each wait of the hang-up exchange. On a clean path it
+// takes milliseconds; the bound leaves room for a lost packet, which SCTP
+// retransmits after a second at the earliest.
+const byeWait = 3 * time.Second
 
 const (
 	hupNone         hangupState = iota
@@ -434,7 +443,7 @@ func (c *Call) run() {
 }
 
 func (c *Call) teardown() {
-	for _, t := range []*time.Timer{c.connTimer, c.lostTimer, c.hupTimer} {
+	for _, t := range []*time.Timer{c.connTimer, c.lostTimer, c.hupTimer, c.statsTimer} {
 		stopTimer(t)
 	}
 	if err := c.pc.Close(); err != nil {
@@ -484,7 +493,11 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 		stopTimer(c.connTimer)
 		stopTimer(c.lostTimer)
 		if c.state != StateConnected {
+			first := c.statsTimer == nil
 			c.setState(StateConnected, c.route(), "")
+			if first {
+				c.sampleStats()
+			}
 		}
 	case webrtc.PeerConnectionStateDisconnected:
 		if c.state != StateConnected {
@@ -590,7 +603,7 @@ func (c *Call) onMessage(data []byte, isString bool) {
 			c.peerBye = true
 			c.hup = hupPeerDraining
 			stopTimer(c.hupTimer)
-			c.hupTimer = c.after(time.Second, func() { c.answerBye() })
+			c.hupTimer = c.after(byeWait, func() { c.answerBye() })
 			c.advance()
 		}
 	}
@@ -634,7 +647,7 @@ func (c *Call) advance() {
 			c.hup = hupByeSent
 			c.sendFrame(frame{typ: frameBye})
 			stopTimer(c.hupTimer)
-			c.hupTimer = c.after(time.Second, func() { c.finish("hung up", nil) })
+			c.hupTimer = c.after(byeWait, func() { c.finish("hung up", nil) })
 		}
 	case hupPeerDraining:
 		if len(c.unacked) == 0 {

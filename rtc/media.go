@@ -113,3 +113,43 @@ func (c *Call) Stats() MediaStats {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// StatsEvent reports the transport's figures once a second while
+// connected. Loss is a fraction over the last interval (LossOut as the
+// peer reported it); bitrates count every byte on the wire, in bits per
+// second.
+type StatsEvent struct {
+	RTT                   time.Duration
+	LossIn, LossOut       float64
+	Jitter                time.Duration
+	BitrateIn, BitrateOut int
+}
+
+func (StatsEvent) isEvent() {}
+
+// statsInterval is how often a StatsEvent comes.
+const statsInterval = time.Second
+
+// sampleStats emits a StatsEvent from the change since the last sample.
+func (c *Call) sampleStats() {
+	if c.finished || c.state != StateConnected && c.state != StateDisconnected {
+		return
+	}
+	now, m := time.Now(), c.Stats()
+	if prev := c.lastStats; !c.lastStatsAt.IsZero() {
+		dt := now.Sub(c.lastStatsAt).Seconds()
+		e := StatsEvent{RTT: m.RTT, LossOut: m.PeerFractionLost, Jitter: m.Jitter}
+		if dt > 0 {
+			e.BitrateIn = int(float64(m.BytesReceived-prev.BytesReceived) * 8 / dt)
+			e.BitrateOut = int(float64(m.BytesSent-prev.BytesSent) * 8 / dt)
+		}
+		got := int64(m.PacketsReceived) - int64(prev.PacketsReceived)
+		lost := int64(m.PacketsLost) - int64(prev.PacketsLost)
+		if got+lost > 0 && lost > 0 {
+			e.LossIn = float64(lost) / float64(got+lost)
+		}
+		c.emit(e)
+	}
+	c.lastStats, c.lastStatsAt = m, now
+	c.statsTimer = c.after(statsInterval, c.sampleStats)
+}
