@@ -81,6 +81,16 @@ func parseArgs(args []string, stderr io.Writer) (cmd string, cfg config, err err
 			cfg.rtc.STUN = append(cfg.rtc.STUN, v)
 		}
 	}
+	for _, v := range fs.Lookup("turn").Value.(*listFlag).values {
+		t, err := rtc.ParseTURN(v)
+		if err != nil {
+			return cmd, cfg, err
+		}
+		cfg.rtc.TURN = append(cfg.rtc.TURN, t)
+	}
+	if cfg.rtc.RelayOnly && len(cfg.rtc.TURN) == 0 {
+		return cmd, cfg, errors.New("--relay-only needs a TURN server (--turn)")
+	}
 	if cmd == "" && cfg.headless {
 		return cmd, cfg, errors.New("--headless needs 'call' or 'join'")
 	}
@@ -98,6 +108,8 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.printCode, "print-code", false, "also print codes plainly on the normal screen")
 	fs.BoolVar(&cfg.rtc.SDP, "sdp", false, "exchange standard session descriptions (base64 JSON) instead of compact codes")
 	fs.Var(&listFlag{}, "stun", "STUN server `URL` (repeatable); 'none' for no STUN (default "+rtc.DefaultSTUN+")")
+	fs.Var(&listFlag{}, "turn", "TURN server `turn:USER:PASS@HOST:PORT` (also turns:, ?transport=tcp; repeatable)")
+	fs.BoolVar(&cfg.rtc.RelayOnly, "relay-only", false, "connect only through a TURN relay: the peer never learns your address")
 	fs.Var((*stringsFlag)(&cfg.rtc.Interfaces), "iface", "gather candidates only on this network interface `NAME` (repeatable)")
 	fs.BoolVar(&cfg.rtc.Loopback, "loopback", false, "include loopback candidates, for calls on one machine")
 	fs.BoolVar(&cfg.rtc.MDNS, "mdns", false, "resolve a browser's .local candidates (with --sdp)")

@@ -26,6 +26,11 @@ const DefaultSTUN = "stun:stun.l.google.com:19302"
 type Config struct {
 	// STUN lists STUN server URLs ("stun:host:port").
 	STUN []string
+	// TURN lists TURN servers, through which a relayed path can be had.
+	TURN []TURNServer
+	// RelayOnly uses relayed paths only, so the peer never learns this
+	// machine's addresses.
+	RelayOnly bool
 	// Interfaces, if set, are the only network interfaces gathered on.
 	Interfaces []string
 	// Loopback includes loopback candidates, for calls on one machine.
@@ -226,9 +231,9 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 		return nil, err
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me), webrtc.WithInterceptorRegistry(&reg))
-	var conf webrtc.Configuration
-	if len(cfg.STUN) > 0 {
-		conf.ICEServers = []webrtc.ICEServer{{URLs: cfg.STUN}}
+	conf := webrtc.Configuration{ICEServers: cfg.iceServers()}
+	if cfg.RelayOnly {
+		conf.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 	}
 	pc, err := api.NewPeerConnection(conf)
 	if err != nil {
