@@ -26,7 +26,7 @@ test: setup vet ## set up and run every test, with the race detector and brief f
 fuzz: ## run each fuzz test for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzParseCode$$' -fuzztime $(FUZZTIME) ./rtc
 	go test -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME) ./rtc
-	go test -run '^$$' -fuzz '^FuzzSanitizeText$$' -fuzztime $(FUZZTIME) ./tui
+	go test -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME) ./internal/safetext
 
 vet: ## go vet and a gofmt check
 	go vet ./...

@@ -34,6 +34,7 @@ import (
 	"strings"
 	"sync"
 
+	"parley/internal/safetext"
 	"parley/rtc"
 )
 
@@ -226,7 +227,7 @@ func (w *writer) event(e rtc.Event) {
 	case rtc.StateEvent:
 		w.write(stateMsg{Type: "state", State: string(e.State), Route: string(e.Route), Detail: e.Detail})
 	case rtc.ChatEvent:
-		w.write(chatMsg{Type: "chat", From: "peer", Text: e.Text})
+		w.write(chatMsg{Type: "chat", From: "peer", Text: safetext.Clean(e.Text)})
 	case rtc.ErrorEvent:
 		w.write(errorMsg{Type: "error", Message: e.Err.Error()})
 	}

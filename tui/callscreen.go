@@ -10,6 +10,8 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/safetext"
 )
 
 type lineKind int
@@ -126,7 +128,7 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if at.IsZero() {
 			at = now
 		}
-		s.addLine(chatLine{kind: linePeer, text: SanitizeText(msg.Text), at: at})
+		s.addLine(chatLine{kind: linePeer, text: safetext.Clean(msg.Text), at: at})
 	case DeliveredEvent:
 		for i := range s.lines {
 			if s.lines[i].kind == lineMine && s.lines[i].id == msg.ID {
@@ -141,7 +143,7 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case StatsEvent:
 		s.stats = &msg
 	case VerifyEvent:
-		s.words = strings.Join(strings.Fields(SanitizeText(msg.Words)), " ")
+		s.words = strings.Join(strings.Fields(safetext.Clean(msg.Words)), " ")
 	case AudioEvent:
 		msg.Note = oneLine(errString(msg.Note))
 		s.audio = &msg
@@ -287,7 +289,7 @@ func (s *callScreen) send(now time.Time) {
 	}
 	s.setNotice("", false)
 	s.input.Reset()
-	s.addLine(chatLine{kind: lineMine, text: SanitizeText(text), at: now, id: id})
+	s.addLine(chatLine{kind: lineMine, text: safetext.Clean(text), at: now, id: id})
 }
 
 func (s *callScreen) copyLast() tea.Cmd {

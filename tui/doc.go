@@ -14,6 +14,6 @@
 // one command that it re-arms after each event, and routes messages to
 // the active screen. Time is read through a Clock, so tests can fix it.
 //
-// Text from the peer is shown only after SanitizeText has removed escape
+// Text from the peer is shown only after safetext.Clean has removed escape
 // sequences, control characters and bidi overrides from it.
 package tui

@@ -6,6 +6,8 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/safetext"
 )
 
 // inviteMadeMsg reports the end of making an invite: a new call and its
@@ -212,5 +214,5 @@ func oneLine(err error) string {
 	if err == nil {
 		return ""
 	}
-	return strings.Join(strings.Fields(SanitizeText(err.Error())), " ")
+	return strings.Join(strings.Fields(safetext.Clean(err.Error())), " ")
 }

@@ -1,11 +1,12 @@
-package tui
+// Package safetext makes text from a peer safe to show in a terminal.
+package safetext
 
 import (
 	"strings"
 	"unicode/utf8"
 )
 
-// SanitizeText returns s made safe to show as plain text in a terminal.
+// Clean returns s made safe to show as plain text in a terminal.
 // Text from the peer (and anything that may quote it) goes through it
 // before it is rendered, so that a message cannot move the cursor, change
 // colours, set the window title, write to the clipboard, ring the bell or
@@ -18,7 +19,7 @@ import (
 // embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069. It
 // keeps line feeds, turns a tab into a space and CR LF into LF, drops a
 // lone CR, and replaces invalid UTF-8 with U+FFFD.
-func SanitizeText(s string) string {
+func Clean(s string) string {
 	if isPlain(s) {
 		return s
 	}

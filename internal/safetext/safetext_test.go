@@ -1,4 +1,4 @@
-package tui
+package safetext
 
 import (
 	"strings"
@@ -46,36 +46,36 @@ var sanitizeTests = []struct {
 	{"raw C1 byte", "a\x9bb", "a\ufffdb"},
 }
 
-func TestSanitizeText(t *testing.T) {
+func TestClean(t *testing.T) {
 	for _, tt := range sanitizeTests {
-		if got := SanitizeText(tt.in); got != tt.want {
-			t.Errorf("%s: SanitizeText(%q) = %q; want %q", tt.name, tt.in, got, tt.want)
+		if got := Clean(tt.in); got != tt.want {
+			t.Errorf("%s: Clean(%q) = %q; want %q", tt.name, tt.in, got, tt.want)
 		}
 	}
 }
 
-// FuzzSanitizeText checks that the output is valid UTF-8 with no control
+// FuzzClean checks that the output is valid UTF-8 with no control
 // character but line feeds, no bidi control, and stable.
-func FuzzSanitizeText(f *testing.F) {
+func FuzzClean(f *testing.F) {
 	for _, tt := range sanitizeTests {
 		f.Add(tt.in)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out := SanitizeText(in)
+		out := Clean(in)
 		if !utf8.ValidString(out) {
-			t.Fatalf("SanitizeText(%q) = %q: not valid UTF-8", in, out)
+			t.Fatalf("Clean(%q) = %q: not valid UTF-8", in, out)
 		}
 		for _, r := range out {
 			if (r < 0x20 && r != '\n') || (r >= 0x7f && r <= 0x9f) ||
 				(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-				t.Fatalf("SanitizeText(%q) = %q: holds %U", in, out, r)
+				t.Fatalf("Clean(%q) = %q: holds %U", in, out, r)
 			}
 		}
-		if again := SanitizeText(out); again != out {
-			t.Fatalf("SanitizeText is not stable: %q, then %q", out, again)
+		if again := Clean(out); again != out {
+			t.Fatalf("Clean is not stable: %q, then %q", out, again)
 		}
 		if strings.Count(out, "\n") > strings.Count(in, "\n")+strings.Count(in, "\r") {
-			t.Fatalf("SanitizeText(%q) = %q: added line breaks", in, out)
+			t.Fatalf("Clean(%q) = %q: added line breaks", in, out)
 		}
 	})
 }
