@@ -386,3 +386,24 @@ func TestHeadlessPeerVanishes(t *testing.T) {
 	}
 	t.Logf("noticed after %v: %v", took.Round(time.Millisecond), events[len(events)-1]["reason"])
 }
+
+// TestHeadlessEscapes sends terminal escapes, BEL and a bidi override:
+// the other side's JSON carries none of them, raw or escaped.
+func TestHeadlessEscapes(t *testing.T) {
+	caller, callee := connect(t)
+	caller.send("a\x1b[2Jb\x1b]52;c;cHduZWQ=\x07c\u202ed\u009b31me")
+	caller.stdin.Close()
+	events, _ := callee.rest()
+	got := strings.Join(chatTexts(events), "")
+	if got == "" {
+		t.Fatal("no chat arrived")
+	}
+	for _, bad := range []string{"\x1b", "\x07", "\u202e", "\x9b", "\u009b"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("chat %q contains %q", got, bad)
+		}
+	}
+	if !strings.Contains(got, "a") || !strings.Contains(got, "d") {
+		t.Errorf("chat %q lost the plain text", got)
+	}
+}
