@@ -30,9 +30,9 @@ Usage:
 Flags:
 `
 
-// parseArgs parses the command line. Flags may come before or after the
-// code.
-func parseArgs(args []string, stderr io.Writer) (cmd string, cfg config, err error) {
+// parseArgs parses the command line over the defaults of the config file
+// (configFile may be ""). Flags may come before or after the code.
+func parseArgs(args []string, configFile string, stderr io.Writer) (cmd string, cfg config, err error) {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
@@ -57,6 +57,24 @@ func parseArgs(args []string, stderr io.Writer) (cmd string, cfg config, err err
 		}
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	// The config file gives defaults: its values count only for flags
+	// the command line left alone.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	file, err := loadConfigFile(configFile)
+	if err != nil {
+		return cmd, cfg, err
+	}
+	for name, vals := range file {
+		if given[name] {
+			continue
+		}
+		for _, v := range vals {
+			if err := fs.Set(name, v); err != nil {
+				return cmd, cfg, fmt.Errorf("config file %s: %s: %v", configFile, name, err)
+			}
+		}
 	}
 	switch {
 	case cmd == "join" && len(rest) > 0:

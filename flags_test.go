@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -30,7 +32,7 @@ func TestParseArgs(t *testing.T) {
 		{args: "call --stun none --stun x:1", err: "cannot be combined"},
 		{args: "call --bogus", err: "not defined"},
 	} {
-		cmd, cfg, err := parseArgs(strings.Fields(tc.args), io.Discard)
+		cmd, cfg, err := parseArgs(strings.Fields(tc.args), "", io.Discard)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("parseArgs(%q) error = %v; want %q", tc.args, err, tc.err)
@@ -45,5 +47,37 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("parseArgs(%q) = %q, code %q, headless %v, stun %q; want %q, %q, %v, %q",
 				tc.args, cmd, cfg.code, cfg.headless, cfg.rtc.STUN, tc.cmd, tc.code, tc.headless, tc.stun)
 		}
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(path, []byte(`stun = ["stun:file.example:3478"]
+turn = ["turn:u:p@turn.example:3478"]
+relay-only = true
+iface = ["eth9"]
+`), 0o600)
+	_, cfg, err := parseArgs([]string{"call"}, path, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.rtc.STUN, []string{"stun:file.example:3478"}) || !cfg.rtc.RelayOnly ||
+		len(cfg.rtc.TURN) != 1 || cfg.rtc.TURN[0].Username != "u" || !slices.Equal(cfg.rtc.Interfaces, []string{"eth9"}) {
+		t.Errorf("from the file: %+v", cfg.rtc)
+	}
+	// Flags override the file.
+	_, cfg, err = parseArgs([]string{"call", "--stun", "none", "--iface", "lo"}, path, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.rtc.STUN != nil || !slices.Equal(cfg.rtc.Interfaces, []string{"lo"}) {
+		t.Errorf("flags did not override the file: stun %q, iface %q", cfg.rtc.STUN, cfg.rtc.Interfaces)
+	}
+	os.WriteFile(path, []byte("stunn = [\"x\"]\n"), 0o600)
+	if _, _, err := parseArgs([]string{"call"}, path, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown setting stunn") {
+		t.Errorf("unknown key: %v", err)
+	}
+	if _, _, err := parseArgs([]string{"call"}, filepath.Join(t.TempDir(), "none.toml"), io.Discard); err != nil {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd, cfg, err := parseArgs(args, stderr)
+	cmd, cfg, err := parseArgs(args, configPath(), stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return headless.ExitOK
 	}
