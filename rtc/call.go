@@ -117,6 +117,7 @@ type Call struct {
 	state     State
 	hup       hangupState
 	peerBye   bool
+	answered  bool // this side is the callee
 	finished  bool
 	pending   []Event
 	connTimer *time.Timer
@@ -343,7 +344,10 @@ func (c *Call) Join(ctx context.Context, invite string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c.post(func() { c.connecting(c.cfg.AnswerWait + c.cfg.ConnectTimeout) })
+	c.post(func() {
+		c.answered = true
+		c.connecting(c.cfg.AnswerWait + c.cfg.ConnectTimeout)
+	})
 	if c.cfg.SDP || code == nil {
 		return encodeSDPForm(local), nil
 	}
@@ -478,7 +482,7 @@ func (c *Call) connecting(timeout time.Duration) {
 	c.setState(StateConnecting, "", "")
 	c.connTimer = c.after(timeout, func() {
 		if c.state == StateConnecting {
-			c.fail(fmt.Sprintf("could not connect within %v: no path to your peer was found", timeout.Round(time.Second)))
+			c.fail(c.noPath(timeout))
 		}
 	})
 }
@@ -499,7 +503,8 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 		stopTimer(c.lostTimer)
 		if c.state != StateConnected {
 			first := c.statsTimer == nil
-			c.setState(StateConnected, c.route(), "")
+			r := c.route()
+			c.setState(StateConnected, r, connectedDetail(r))
 			if first {
 				c.sampleStats()
 			}

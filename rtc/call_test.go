@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,5 +226,36 @@ func TestAudioFlows(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoPathDoctor makes the caller's only path a black hole: the call
+// fails after the connect timeout with advice, not silently.
+func TestNoPathDoctor(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.ConnectTimeout = 2 * time.Second
+	ctx := context.Background()
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, _ := New(cfg)
+	defer b.Close()
+	invite, err := a.Invite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := b.Join(ctx, invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close() // the callee is gone before the caller pastes
+	if err := a.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	bye := next[ByeEvent](t, a)
+	if bye.Err == nil || !strings.Contains(bye.Reason, "could not connect within 2s") || !strings.Contains(bye.Reason, "--stun none") {
+		t.Errorf("bye = %q; want a no-path reason with advice", bye.Reason)
 	}
 }

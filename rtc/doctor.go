@@ -1,0 +1,74 @@
+package rtc
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// pathSummary says which kinds of candidate a session description offers.
+type pathSummary struct{ any, host, srflx, relay bool }
+
+func summarize(desc *webrtc.SessionDescription) pathSummary {
+	var p pathSummary
+	if desc == nil {
+		return p
+	}
+	for _, line := range strings.Split(desc.SDP, "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=candidate:")
+		if !ok {
+			continue
+		}
+		c, ok := parseCandidate(v)
+		if !ok {
+			continue
+		}
+		p.any = true
+		switch c.Type {
+		case CandidateHost:
+			p.host = true
+		case CandidateSrflx, CandidatePrflx:
+			p.srflx = true
+		case CandidateRelay:
+			p.relay = true
+		}
+	}
+	return p
+}
+
+// noPath explains, in a sentence with the next step, why no path was
+// found within timeout.
+func (c *Call) noPath(timeout time.Duration) string {
+	local, remote := summarize(c.pc.LocalDescription()), summarize(c.pc.RemoteDescription())
+	prefix := fmt.Sprintf("could not connect within %v: ", timeout.Round(time.Second))
+	switch {
+	case c.answered && timeout > c.cfg.ConnectTimeout:
+		return prefix + "your peer did not use your answer in time; ask them for a new invite"
+	case !remote.any:
+		return prefix + "your peer's code carried no address; ask them for a new one"
+	case local.relay || remote.relay:
+		return prefix + "not even through the TURN relay; check the TURN server's address and credentials (--turn)"
+	case len(c.cfg.STUN) == 0 && !local.srflx && !remote.srflx:
+		return prefix + "without STUN neither side knows its public address; drop --stun none, or add a TURN server (--turn)"
+	case local.srflx && remote.srflx:
+		return prefix + "no direct path: both sides seem to be behind strict NATs or firewalls; add a TURN server (--turn)"
+	case !remote.srflx:
+		return prefix + "your peer's code has only local addresses; on different networks your peer needs STUN, or one of you a TURN server (--turn)"
+	}
+	return prefix + "no direct path: a firewall may block UDP; add a TURN server (--turn)"
+}
+
+// connectedDetail says how the call is connected.
+func connectedDetail(r Route) string {
+	switch r {
+	case RouteHost:
+		return "connected directly"
+	case RouteSrflx:
+		return "connected directly, through your NATs"
+	case RouteRelay:
+		return "connected through a relay"
+	}
+	return ""
+}
