@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
@@ -44,6 +45,21 @@ func TestRelayOnly(t *testing.T) {
 	}
 	cfg := loopbackConfig()
 	cfg.TURN, cfg.RelayOnly = []TURNServer{srv}, true
+	probe, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	invite, err := probe.Invite(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := ParseCode(invite, KindInvite)
+	for _, c := range code.Candidates {
+		if c.Type != CandidateRelay {
+			t.Errorf("a relay-only invite carries %v candidate %v; the peer must learn no address of ours", c.Type, c.Addr)
+		}
+	}
 	a, b := pair(t, cfg)
 	if s := waitConnected(t, a); s.Route != RouteRelay {
 		t.Errorf("route = %q; want relay", s.Route)
