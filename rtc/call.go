@@ -15,6 +15,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -53,6 +54,10 @@ type Config struct {
 	// given up.
 	SilenceTimeout time.Duration
 	LostTimeout    time.Duration
+
+	// Net replaces the network stack, for tests on pion's virtual
+	// network (vnet). Nil is the real one.
+	Net transport.Net
 
 	// Log receives diagnostics, pion's included. Nil discards them.
 	Log io.Writer
@@ -212,6 +217,9 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
 	} else {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if cfg.Net != nil {
+		se.SetNet(cfg.Net)
 	}
 	se.SetSCTPMaxMessageSize(sctpMaxMessage)
 	se.SetSCTPRTOMax(2 * time.Second)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"parley/internal/relay"
+)
+
+// TestOutageResumes cuts the path for 10 s in the middle of a call: the
+// call reports disconnected, then comes back by itself, and a message
+// typed during the outage arrives.
+func TestOutageResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 15 s")
+	}
+	t.Parallel()
+	r, err := relay.New(relay.Impairment{}, relay.Impairment{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	caller, callee := connectVia(t, r)
+	for caller.next("state")["state"] != "connected" {
+	}
+	for callee.next("state")["state"] != "connected" {
+	}
+	r.SetDown(true)
+	start := time.Now()
+	if s := caller.next("state"); s["state"] != "disconnected" {
+		t.Fatalf("state during the outage = %v; want disconnected", s)
+	}
+	caller.send("typed during the outage")
+	time.Sleep(10*time.Second - time.Since(start))
+	r.SetDown(false)
+	if s := caller.next("state"); s["state"] != "connected" {
+		t.Fatalf("state after the outage = %v; want connected again", s)
+	}
+	if m := callee.next("chat"); m["text"] != "typed during the outage" {
+		t.Errorf("callee got %v", m)
+	}
+	caller.send("/quit")
+	if _, code := callee.rest(); code != 0 {
+		t.Errorf("callee exited %d; want 0", code)
+	}
+}
+
+// TestAnswerThreeMinutesLate pastes the answer back three minutes after
+// the invite was made (and the answer too): the call still connects.
+func TestAnswerThreeMinutesLate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 3 minutes")
+	}
+	t.Parallel()
+	caller := startPeer(t, "caller", "call")
+	invite := caller.next("invite")["code"].(string)
+	callee := startPeer(t, "callee", "join", invite)
+	answer := callee.next("answer")["code"].(string)
+	time.Sleep(3 * time.Minute)
+	caller.send(answer)
+	for _, p := range []*peer{caller, callee} {
+		var s map[string]any
+		for s = p.next("state"); s["state"] == "connecting"; s = p.next("state") {
+		}
+		if s["state"] != "connected" {
+			t.Fatalf("%s: %v; want connected", p.name, s)
+		}
+	}
+	caller.send("/quit")
+	if _, code := callee.rest(); code != 0 {
+		t.Errorf("callee exited %d; want 0", code)
+	}
+}
