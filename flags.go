@@ -99,6 +99,7 @@ func parseArgs(args []string, configFile string, stderr io.Writer) (cmd string, 
 			cfg.rtc.STUN = append(cfg.rtc.STUN, v)
 		}
 	}
+	cfg.rtc.Interfaces = fs.Lookup("iface").Value.(*listFlag).values
 	for _, v := range fs.Lookup("turn").Value.(*listFlag).values {
 		t, err := rtc.ParseTURN(v)
 		if err != nil {
@@ -128,7 +129,7 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&listFlag{}, "stun", "STUN server `URL` (repeatable); 'none' for no STUN (default "+rtc.DefaultSTUN+")")
 	fs.Var(&listFlag{}, "turn", "TURN server `turn:USER:PASS@HOST:PORT` (also turns:, ?transport=tcp; repeatable)")
 	fs.BoolVar(&cfg.rtc.RelayOnly, "relay-only", false, "connect only through a TURN relay: the peer never learns your address")
-	fs.Var((*stringsFlag)(&cfg.rtc.Interfaces), "iface", "gather candidates only on this network interface `NAME` (repeatable)")
+	fs.Var(&listFlag{}, "iface", "gather candidates only on this network interface `NAME` (repeatable)")
 	fs.BoolVar(&cfg.rtc.Loopback, "loopback", false, "include loopback candidates, for calls on one machine")
 	fs.BoolVar(&cfg.rtc.MDNS, "mdns", false, "resolve a browser's .local candidates (with --sdp)")
 	fs.StringVar(&cfg.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory)")
@@ -147,10 +148,3 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-type stringsFlag []string
-
-func (s *stringsFlag) String() string { return strings.Join(*s, ",") }
-func (s *stringsFlag) Set(v string) error {
-	*s = append(*s, v)
-	return nil
-}
