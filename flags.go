@@ -147,4 +147,3 @@ func (l *listFlag) Set(v string) error {
 	l.values, l.set = append(l.values, v), true
 	return nil
 }
-
