@@ -5,13 +5,16 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=nolibopusfile)
 
 FUZZTIME ?= 10s
 
-.PHONY: help setup build run test fuzz vet fmt
+.PHONY: help setup setup-test build run test fuzz vet fmt
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-setup: ## install missing system packages (Go, pkg-config, libopus, tmux)
+setup: ## install missing system packages (Go, pkg-config, libopus)
 	@scripts/setup
+
+setup-test: ## install what the tests need too (tmux, coturn, Chromium)
+	@scripts/setup --test
 
 build: setup ## build ./parley
 	go build -o parley .
@@ -19,7 +22,7 @@ build: setup ## build ./parley
 run: build ## set up, build and run parley
 	./parley
 
-test: setup vet ## set up and run every test, with the race detector and brief fuzzing
+test: setup-test vet ## set up and run every test, with the race detector and brief fuzzing
 	go test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
