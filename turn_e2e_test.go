@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -27,7 +28,7 @@ func startCoturn(t *testing.T) string {
 		"--allow-loopback-peers", "--lt-cred-mech", "--user=alice:s3cret", "--realm=parley.test",
 		"--simple-log", "--log-file="+filepath.Join(dir, "turn.log"), "--pidfile="+filepath.Join(dir, "turn.pid"),
 		"--no-stun-backward-compatibility")
-	out := new(strings.Builder)
+	out := new(lockedBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -95,4 +96,22 @@ func TestCoturnRelayOnly(t *testing.T) {
 	if _, code := callee.rest(); code != 0 {
 		t.Errorf("callee exited %d", code)
 	}
+}
+
+// lockedBuffer collects a process's output while a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
