@@ -282,6 +282,13 @@ func TestHeadlessPeerHangsUp(t *testing.T) {
 		t.Errorf("state = %v; want connected by host", s)
 	}
 	callee.next("state")
+	if wa, wb := caller.next("verify")["words"], callee.next("verify")["words"]; wa != wb || wa == "" {
+		t.Errorf("safety words: caller %q, callee %q; want the same", wa, wb)
+	}
+	caller.send("/verify")
+	if v := caller.next("verify"); v["verified"] != true {
+		t.Errorf("after /verify: %v", v)
+	}
 	start := time.Now()
 	caller.send("/quit")
 	events, code := callee.rest()

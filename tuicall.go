@@ -53,6 +53,8 @@ func tuiEvent(e rtc.Event) tui.Event {
 		return tui.ErrorEvent{Err: e.Err}
 	case rtc.StatsEvent:
 		return tui.StatsEvent{RTT: e.RTT, LossIn: e.LossIn, LossOut: e.LossOut, BitrateIn: e.BitrateIn, BitrateOut: e.BitrateOut}
+	case rtc.VerifyEvent:
+		return tui.VerifyEvent{Words: e.Words}
 	case rtc.ByeEvent:
 		return tui.ByeEvent{Reason: e.Reason, Err: e.Err, Undelivered: e.Undelivered}
 	}

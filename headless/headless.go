@@ -8,6 +8,7 @@
 //	{"type":"answer","code":"PLYA…"}          callee, first line
 //	{"type":"state","state":"connected","route":"host"}
 //	{"type":"chat","from":"peer","text":"…"}
+//	{"type":"verify","words":"sabi rufo rika nomo"}   the safety words
 //	{"type":"error","message":"…"}
 //	{"type":"bye","reason":"peer hung up"}    always the last line
 //
@@ -18,8 +19,8 @@
 // Standard input carries the peer's code first (the caller reads the
 // answer as the first non-empty line; the callee reads the invite there
 // unless it was given as an argument), then one chat message per line.
-// A line starting with "/" is a command (/quit); "//" sends a literal
-// leading slash. EOF hangs up once every message read has been delivered.
+// A line starting with "/" is a command: /quit hangs up, /verify marks the
+// safety words as compared and equal; "//" sends a literal leading slash. EOF hangs up once every message read has been delivered.
 //
 // Diagnostics go to standard error, never to standard output.
 package headless
@@ -151,7 +152,7 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 }
 
 // errUnknownCommand is returned for a line such as "/foo".
-var errUnknownCommand = errors.New("unknown command; commands: /quit (start a line with // to send a leading slash)")
+var errUnknownCommand = errors.New("unknown command; commands: /quit, /verify (start a line with // to send a leading slash)")
 
 func command(call *rtc.Call, line string) error {
 	switch {
@@ -160,8 +161,12 @@ func command(call *rtc.Call, line string) error {
 	case strings.HasPrefix(line, "//"):
 		line = line[1:]
 	case strings.HasPrefix(line, "/"):
-		if strings.TrimSpace(line) == "/quit" {
+		switch strings.TrimSpace(line) {
+		case "/quit":
 			call.HangUp()
+			return nil
+		case "/verify":
+			call.Verify()
 			return nil
 		}
 		return fmt.Errorf("%s: %w", strings.Fields(line)[0], errUnknownCommand)
@@ -186,6 +191,12 @@ type chatMsg struct {
 	Type string `json:"type"`
 	From string `json:"from"`
 	Text string `json:"text"`
+}
+
+type verifyMsg struct {
+	Type     string `json:"type"`
+	Words    string `json:"words"`
+	Verified bool   `json:"verified,omitempty"`
 }
 
 type errorMsg struct {
@@ -228,6 +239,8 @@ func (w *writer) event(e rtc.Event) {
 		w.write(stateMsg{Type: "state", State: string(e.State), Route: string(e.Route), Detail: e.Detail})
 	case rtc.ChatEvent:
 		w.write(chatMsg{Type: "chat", From: "peer", Text: safetext.Clean(e.Text)})
+	case rtc.VerifyEvent:
+		w.write(verifyMsg{Type: "verify", Words: e.Words, Verified: e.Verified})
 	case rtc.ErrorEvent:
 		w.write(errorMsg{Type: "error", Message: e.Err.Error()})
 	}

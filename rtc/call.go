@@ -123,6 +123,8 @@ type Call struct {
 	hup       hangupState
 	peerBye   bool
 	answered  bool // this side is the callee
+	words     string
+	verified  bool
 	finished  bool
 	pending   []Event
 	connTimer *time.Timer
@@ -513,6 +515,15 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 			first := c.statsTimer == nil
 			r := c.route()
 			c.setState(StateConnected, r, connectedDetail(r))
+			if c.words == "" {
+				words, err := c.safetyWords()
+				if err != nil {
+					c.logf("safety words: %v", err)
+				} else {
+					c.words = words
+					c.emit(VerifyEvent{Words: words})
+				}
+			}
 			if first {
 				c.sampleStats()
 			}
