@@ -207,3 +207,39 @@ func TestBase62Lengths(t *testing.T) {
 		}
 	}
 }
+
+// TestBitFlips flips every single bit of valid codes' binary forms, and
+// replaces every character of their text by every other letter or digit:
+// each result is refused (by the checksum, the version or the length) and
+// none panics.
+func TestBitFlips(t *testing.T) {
+	for _, c := range []*Code{
+		testCode(KindInvite, "192.168.1.23:50000", "203.0.113.7:61000"),
+		testCode(KindAnswer, "[2001:db8::1]:50000"),
+	} {
+		raw := c.marshal()
+		rejected := 0
+		for i := 0; i < len(raw)*8; i++ {
+			b := append([]byte(nil), raw...)
+			b[i/8] ^= 1 << (i % 8)
+			if _, err := ParseCode(c.Kind.Prefix()+base62Encode(b), c.Kind); err == nil {
+				t.Errorf("%v with bit %d flipped was accepted", c.Kind, i)
+			} else {
+				rejected++
+			}
+		}
+		s := c.String()
+		for i := len(c.Kind.Prefix()); i < len(s); i++ {
+			for _, r := range base62Alphabet {
+				if byte(r) == s[i] {
+					continue
+				}
+				mutated := s[:i] + string(r) + s[i+1:]
+				if _, err := ParseCode(mutated, c.Kind); err == nil {
+					t.Errorf("%v with character %d changed to %q was accepted", c.Kind, i, r)
+				}
+			}
+		}
+		t.Logf("%v: %d of %d single-bit flips refused; every one-character change refused", c.Kind, rejected, len(raw)*8)
+	}
+}
