@@ -17,6 +17,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 )
 
 // DefaultSTUN is the STUN server used when none is configured.
@@ -125,6 +126,8 @@ type Call struct {
 	answered  bool // this side is the callee
 	words     string
 	verified  bool
+	chatLimit *rate.Limiter
+	lastFlood time.Time
 	finished  bool
 	pending   []Event
 	connTimer *time.Timer
@@ -137,6 +140,10 @@ type Call struct {
 }
 
 type hangupState int
+
+// chatOverhead is what each chat message costs the rate limit beyond its
+// text, so that a flood of tiny messages is limited too.
+const chatOverhead = 64
 
 // byeWait bounds each wait of the hang-up exchange. On a clean path it
 // takes milliseconds; the bound leaves room for a lost packet, which SCTP
@@ -161,6 +168,9 @@ func New(cfg Config) (*Call, error) {
 		done:   make(chan struct{}),
 		inbox:  newInbox(),
 		state:  "new",
+		// A peer may send chat as fast as a script can type, but not
+		// flood the screen: 100 kB a second, with a burst of 512 kB.
+		chatLimit: rate.NewLimiter(100_000, 512_000),
 	}
 	var secret [SecretLen]byte
 	if _, err := rand.Read(secret[:]); err != nil {
@@ -609,6 +619,14 @@ func (c *Call) onMessage(data []byte, isString bool) {
 	}
 	switch f.typ {
 	case frameMessage:
+		if f.id > c.lastRecv && !c.chatLimit.AllowN(time.Now(), len(f.text)+chatOverhead) {
+			// Not acknowledged: the sender sees it undelivered.
+			if time.Since(c.lastFlood) > time.Second {
+				c.lastFlood = time.Now()
+				c.emit(ErrorEvent{Err: errors.New("your peer is sending messages faster than can be shown; some were dropped")})
+			}
+			return
+		}
 		c.sendFrame(frame{typ: frameAck, id: f.id})
 		if f.id > c.lastRecv {
 			c.lastRecv = f.id

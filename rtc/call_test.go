@@ -1,11 +1,13 @@
 package rtc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,4 +260,84 @@ func TestNoPathDoctor(t *testing.T) {
 	if bye.Err == nil || !strings.Contains(bye.Reason, "could not connect within 2s") || !strings.Contains(bye.Reason, "--stun none") {
 		t.Errorf("bye = %q; want a no-path reason with advice", bye.Reason)
 	}
+}
+
+// TestChatFlood sends more than the rate limit at once: the excess is not
+// acknowledged (so the sender sees it undelivered), the receiver is told,
+// and the call goes on.
+func TestChatFlood(t *testing.T) {
+	a, b := pair(t, loopbackConfig())
+	waitConnected(t, a)
+	waitConnected(t, b)
+	big := strings.Repeat("x", MaxChatBytes)
+	const n = 200 // 800 kB, over the 512 kB burst
+	for i := 0; i < n; i++ {
+		if _, err := a.Send(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next[ErrorEvent](t, b)
+	a.HangUp()
+	bye := next[ByeEvent](t, a)
+	if len(bye.Undelivered) == 0 || len(bye.Undelivered) == n {
+		t.Errorf("%d of %d undelivered; want some but not all", len(bye.Undelivered), n)
+	}
+}
+
+// TestLogsHoldNoSecrets runs a call with logging on: the log holds no
+// code, no ICE password and no chat text.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	var log syncBuffer
+	cfg := loopbackConfig()
+	cfg.Log = &log
+	ctx := context.Background()
+	a, _ := New(cfg)
+	defer a.Close()
+	b, _ := New(cfg)
+	defer b.Close()
+	invite, err := a.Invite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := b.Join(ctx, invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Accept(answer)
+	waitConnected(t, a)
+	a.Send("a private message")
+	next[ChatEvent](t, b)
+	a.HangUp()
+	next[ByeEvent](t, b)
+	a.Close()
+	b.Close()
+	inv, _ := ParseCode(invite, KindInvite)
+	_, pwd := inv.ICECredentials()
+	text := log.String()
+	for _, secret := range []string{invite[4:24], answer[4:24], pwd, "a private message"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the log contains %q:\n%s", secret, text)
+		}
+	}
+	if !strings.Contains(text, "connection: connected") {
+		t.Errorf("the log is missing the state changes:\n%s", text)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
