@@ -341,3 +341,27 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestMalformedFrameDropped sends garbage on the chat channel: that frame
+// is dropped, and the next message still arrives.
+func TestMalformedFrameDropped(t *testing.T) {
+	a, b := pair(t, loopbackConfig())
+	waitConnected(t, a)
+	waitConnected(t, b)
+	a.Send("first")
+	next[DeliveredEvent](t, a)
+	for _, junk := range [][]byte{{9, 9, 9}, {byte(frameMessage), 0}, {byte(frameMessage), 5, 0xff}} {
+		done := make(chan error, 1)
+		a.post(func() { done <- a.dc.Send(junk) })
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Send("after the junk")
+	if m := next[ChatEvent](t, b); m.Text != "first" {
+		t.Fatalf("got %q", m.Text)
+	}
+	if m := next[ChatEvent](t, b); m.Text != "after the junk" {
+		t.Errorf("got %q after the junk; want the next message", m.Text)
+	}
+}
