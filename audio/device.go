@@ -1,0 +1,563 @@
+package audio
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/gen2brain/malgo"
+)
+
+// Backend selects the sound system that devices are opened through.
+type Backend int
+
+const (
+	// BackendAuto tries the platform's sound systems in miniaudio's order
+	// (on Linux PulseAudio, ALSA, then JACK), but never the null backend:
+	// a machine without sound has no device rather than a silent one.
+	BackendAuto Backend = iota
+	// BackendNull is miniaudio's null backend: one capture and one
+	// playback device, named "NULL Capture Device" and "NULL Playback
+	// Device", that hear silence and play to nowhere, at real-time pace
+	// by a timer. It works on any machine, with no sound card.
+	BackendNull
+)
+
+// nullBackend is miniaudio's null backend, ma_backend_null. malgo v0.11.24
+// gets its own malgo.BackendNull wrong: that constant is 13, which in the
+// miniaudio it bundles is ma_backend_custom, and opening it fails with "No
+// backend". The null backend is 14. This is the one place that number is
+// written; TestNullBackend checks it.
+const nullBackend = malgo.Backend(14)
+
+// realBackends returns the sound systems BackendAuto tries, in
+// miniaudio's order; miniaudio skips those not built for this platform.
+func realBackends() []malgo.Backend {
+	return []malgo.Backend{
+		malgo.BackendWasapi, malgo.BackendDsound, malgo.BackendWinmm,
+		malgo.BackendCoreaudio, malgo.BackendSndio, malgo.BackendAudio4,
+		malgo.BackendOss, malgo.BackendPulseaudio, malgo.BackendAlsa,
+		malgo.BackendJack, malgo.BackendAaudio, malgo.BackendOpensl,
+		malgo.BackendWebaudio,
+	}
+}
+
+// ParseBackend parses a backend name: "auto" (or "") or "null".
+func ParseBackend(s string) (Backend, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return BackendAuto, nil
+	case "null":
+		return BackendNull, nil
+	}
+	return 0, fmt.Errorf("unknown audio backend %q (want auto or null)", s)
+}
+
+// String returns the name ParseBackend takes.
+func (b Backend) String() string {
+	if b == BackendNull {
+		return "null"
+	}
+	return "auto"
+}
+
+func (b Backend) malgo() []malgo.Backend {
+	if b == BackendNull {
+		return []malgo.Backend{nullBackend}
+	}
+	return realBackends()
+}
+
+// DeviceInfo describes one sound device.
+type DeviceInfo struct {
+	// Index is the device's position in its list, what --audio-in or
+	// --audio-out take as INDEX.
+	Index int
+	// Name is the device's name as the sound system gives it.
+	Name string
+	// Default says whether the sound system calls it the default device.
+	Default bool
+}
+
+// DeviceList lists the capture and playback devices of a backend.
+type DeviceList struct {
+	// Capture lists microphones and other inputs.
+	Capture []DeviceInfo
+	// Playback lists speakers, headphones and other outputs.
+	Playback []DeviceInfo
+}
+
+// Devices lists the capture and playback devices, for `parley devices`.
+// With no sound system at all it returns an error matching ErrNoDevice.
+// Probing may print to file descriptor 2; see RedirectStderr.
+func Devices(b Backend) (DeviceList, error) {
+	ctx, err := initContext(b.malgo(), discardf)
+	if err != nil {
+		return DeviceList{}, &wrapped{fmt.Sprintf("no sound system: %v", err), ErrNoDevice}
+	}
+	defer freeContext(ctx)
+	var l DeviceList
+	for _, kind := range []malgo.DeviceType{malgo.Capture, malgo.Playback} {
+		infos, err := ctx.Devices(kind)
+		if err != nil {
+			return l, fmt.Errorf("list %s devices: %w", kindWord(kind), err)
+		}
+		for i := range infos {
+			d := DeviceInfo{Index: i, Name: infos[i].Name(), Default: infos[i].IsDefault != 0}
+			if kind == malgo.Capture {
+				l.Capture = append(l.Capture, d)
+			} else {
+				l.Playback = append(l.Playback, d)
+			}
+		}
+	}
+	return l, nil
+}
+
+func initContext(backends []malgo.Backend, logf Logf) (*malgo.AllocatedContext, error) {
+	return malgo.InitContext(backends, malgo.ContextConfig{}, func(msg string) {
+		if msg = strings.TrimSpace(msg); !miniaudioChatter(msg) {
+			logf("miniaudio: %s", msg)
+		}
+	})
+}
+
+// miniaudioChatter reports whether a miniaudio log line is debugging
+// detail not worth the log file: malgo gives no log level to filter on.
+func miniaudioChatter(msg string) bool {
+	for _, p := range []string{"Loading symbol", "Loading library", "System Architecture", "Endian:", "SSE2:", "AVX2:", "NEON:"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return msg == "" || strings.HasSuffix(msg, "backend is disabled.")
+}
+
+func freeContext(ctx *malgo.AllocatedContext) {
+	_ = ctx.Uninit()
+	ctx.Free()
+}
+
+func kindWord(kind malgo.DeviceType) string {
+	if kind == malgo.Capture {
+		return "capture"
+	}
+	return "playback"
+}
+
+// wrapped is an error with a message of its own that still matches a
+// sentinel with errors.Is.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (e *wrapped) Error() string { return e.msg }
+func (e *wrapped) Unwrap() error { return e.err }
+
+// findDevice picks the device a user named: by index if want is a number,
+// else by name, case-insensitively, an exact match first and then a
+// unique substring.
+func findDevice(infos []malgo.DeviceInfo, kind malgo.DeviceType, want string) (int, error) {
+	if i, err := strconv.Atoi(want); err == nil && i >= 0 && strings.TrimLeft(want, "0123456789") == "" {
+		if i >= len(infos) {
+			return 0, &wrapped{fmt.Sprintf("there is no %s device %d (there are %d); see `parley devices`", kindWord(kind), i, len(infos)), ErrDeviceNotFound}
+		}
+		return i, nil
+	}
+	lw := strings.ToLower(want)
+	var matches []int
+	for i := range infos {
+		name := strings.ToLower(infos[i].Name())
+		if name == lw {
+			return i, nil
+		}
+		if strings.Contains(name, lw) {
+			matches = append(matches, i)
+		}
+	}
+	switch len(matches) {
+	case 1:
+		return matches[0], nil
+	case 0:
+		return 0, &wrapped{fmt.Sprintf("no %s device matches %q; see `parley devices`", kindWord(kind), want), ErrDeviceNotFound}
+	}
+	names := make([]string, len(matches))
+	for j, i := range matches {
+		names[j] = strconv.Quote(infos[i].Name())
+	}
+	return 0, &wrapped{fmt.Sprintf("%q matches %d %s devices (%s); give more of the name or its number from `parley devices`",
+		want, len(matches), kindWord(kind), strings.Join(names, ", ")), ErrDeviceNotFound}
+}
+
+// playbackLead is how many periods of audio wait in the playback ring
+// after each top-up: the latency the ring adds, and the slack the worker
+// goroutine has before the device plays a gap.
+const playbackLead = 3
+
+// device is one open miniaudio device: capture, playback or duplex. The
+// device's callback (miniaudio's thread) only copies between its buffers
+// and two rings and wakes the worker; the worker goroutine calls deliver
+// and pull, one period at a time.
+type device struct {
+	logf   Logf
+	period int
+	ctx    *malgo.AllocatedContext
+	dev    *malgo.Device
+	pin    runtime.Pinner
+
+	captureName, playbackName string
+	capRing, playRing         *ring // nil for a side the device lacks
+
+	wake      chan struct{}
+	playing   atomic.Bool // playback has begun: a short ring is an underrun
+	overruns  atomic.Uint64
+	underruns atomic.Uint64
+	stopErr   atomic.Pointer[error]
+	closing   atomic.Bool
+
+	cbMu       sync.Mutex // held by the worker while it calls deliver or pull
+	deliver    func([]int16)
+	pull       func([]int16)
+	capClosed  bool // the Source was closed: deliver stays nil
+	playClosed bool // the Sink was closed: pull stays nil
+
+	mu      sync.Mutex
+	running bool
+	refs    int
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// openDevice opens one device with the capture and playback sides asked
+// for (at least one). For each side, nil means not wanted, "" the default
+// device, anything else a name or an index.
+func openDevice(backends []malgo.Backend, capture, playback *string, period int, logf Logf) (*device, error) {
+	ctx, err := initContext(backends, logf)
+	if err != nil {
+		return nil, fmt.Errorf("start sound system: %w", err)
+	}
+	d := &device{
+		logf:   logf,
+		period: period,
+		ctx:    ctx,
+		wake:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	var kind malgo.DeviceType
+	switch {
+	case capture != nil && playback != nil:
+		kind = malgo.Duplex
+	case capture != nil:
+		kind = malgo.Capture
+	default:
+		kind = malgo.Playback
+	}
+	cfg := malgo.DefaultDeviceConfig(kind)
+	cfg.SampleRate = SampleRate
+	cfg.PeriodSizeInFrames = uint32(period)
+	cfg.Capture.Format, cfg.Capture.Channels = malgo.FormatS16, 1
+	cfg.Playback.Format, cfg.Playback.Channels = malgo.FormatS16, 1
+	ringSize := max(16*period, 8192)
+	if capture != nil {
+		id, name, err := d.resolve(malgo.Capture, *capture)
+		if err != nil {
+			d.free()
+			return nil, err
+		}
+		cfg.Capture.DeviceID, d.captureName = id, name
+		d.capRing = newRing(ringSize)
+	}
+	if playback != nil {
+		id, name, err := d.resolve(malgo.Playback, *playback)
+		if err != nil {
+			d.free()
+			return nil, err
+		}
+		cfg.Playback.DeviceID, d.playbackName = id, name
+		d.playRing = newRing(ringSize)
+	}
+	d.dev, err = malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: d.onData, Stop: d.onStop})
+	if err != nil {
+		d.free()
+		return nil, fmt.Errorf("open %s: %w", d.describe(), err)
+	}
+	go d.run()
+	return d, nil
+}
+
+// resolve finds the ID and the name of the device for one side. The
+// default device is opened with a nil ID, so the sound system's own
+// routing picks it; its name is the one flagged as default, if any.
+func (d *device) resolve(kind malgo.DeviceType, want string) (unsafe.Pointer, string, error) {
+	infos, err := d.ctx.Devices(kind)
+	if want == "" {
+		name := "default " + kindWord(kind) + " device"
+		for i := range infos {
+			if infos[i].IsDefault != 0 {
+				name = infos[i].Name()
+				break
+			}
+		}
+		return nil, name, nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s devices: %w", kindWord(kind), err)
+	}
+	i, err := findDevice(infos, kind, want)
+	if err != nil {
+		return nil, "", err
+	}
+	// miniaudio keeps the pointer for the life of the device: pin it.
+	id := new(malgo.DeviceID)
+	*id = infos[i].ID
+	d.pin.Pin(id)
+	return unsafe.Pointer(id), infos[i].Name(), nil
+}
+
+func (d *device) describe() string {
+	switch {
+	case d.capRing != nil && d.playRing != nil:
+		return fmt.Sprintf("%q and %q", d.captureName, d.playbackName)
+	case d.capRing != nil:
+		return strconv.Quote(d.captureName)
+	}
+	return strconv.Quote(d.playbackName)
+}
+
+// free releases what openDevice took, for a device whose worker is not
+// running.
+func (d *device) free() {
+	if d.dev != nil {
+		d.dev.Uninit()
+	}
+	freeContext(d.ctx)
+	d.pin.Unpin()
+}
+
+// samplesOf views a device buffer of native-endian s16 samples as []int16,
+// without copying.
+func samplesOf(b []byte) []int16 {
+	if len(b) < 2 {
+		return nil
+	}
+	return unsafe.Slice((*int16)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/2)
+}
+
+// onData is the device callback, on miniaudio's thread. It copies and
+// returns: it never blocks, never allocates, and drops captured audio or
+// plays silence rather than wait.
+func (d *device) onData(out, in []byte, _ uint32) {
+	if d.capRing != nil {
+		if s := samplesOf(in); len(s) > 0 {
+			if n := d.capRing.write(s); n < len(s) {
+				d.overruns.Add(uint64(len(s) - n))
+			}
+		}
+	}
+	if d.playRing != nil {
+		if s := samplesOf(out); len(s) > 0 {
+			n := d.playRing.read(s)
+			if n < len(s) {
+				clear(s[n:])
+				if d.playing.Load() {
+					d.underruns.Add(uint64(len(s) - n))
+				}
+			}
+		}
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// onStop is called by miniaudio when the device stops, which, before
+// Close, means it stopped by itself (unplugged, the sound server gone).
+func (d *device) onStop() {
+	if d.closing.Load() {
+		return
+	}
+	err := fmt.Errorf("sound device %s stopped", d.describe())
+	d.stopErr.CompareAndSwap(nil, &err)
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *device) err() error {
+	if e := d.stopErr.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// reportEvery is how many wakes apart the worker logs new overruns and
+// underruns: about every 5 s at 10 ms.
+const reportEvery = 500
+
+// run is the worker goroutine: after each device callback it hands whole
+// periods of captured audio to deliver and tops the playback ring up from
+// pull.
+func (d *device) run() {
+	defer close(d.done)
+	capBuf := make([]int16, d.period)
+	playBuf := make([]int16, d.period)
+	primed, stopLogged := false, false
+	var wakes, loggedOver, loggedUnder uint64
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-d.wake:
+		}
+		d.cbMu.Lock()
+		if d.capRing != nil {
+			for d.capRing.len() >= d.period {
+				d.capRing.read(capBuf)
+				if d.deliver != nil {
+					d.deliver(capBuf)
+				}
+			}
+		}
+		if d.playRing != nil && d.pull != nil {
+			if !primed {
+				// Start with the lead in silence, then pull one period
+				// per period, as the device plays one.
+				primed = true
+				clear(playBuf)
+				for range playbackLead - 1 {
+					d.playRing.write(playBuf)
+				}
+				d.playing.Store(true)
+			}
+			for d.playRing.len()+d.period <= playbackLead*d.period {
+				clear(playBuf)
+				d.pull(playBuf)
+				d.playRing.write(playBuf)
+			}
+		}
+		d.cbMu.Unlock()
+		if err := d.err(); err != nil && !stopLogged {
+			stopLogged = true
+			d.logf("audio: %v", err)
+		}
+		if wakes++; wakes%reportEvery == 0 {
+			over, under := d.overruns.Load(), d.underruns.Load()
+			if over != loggedOver || under != loggedUnder {
+				d.logf("audio: %s: %d samples of capture dropped, %d of playback short so far", d.describe(), over, under)
+				loggedOver, loggedUnder = over, under
+			}
+		}
+	}
+}
+
+// startSide sets deliver (capture) or pull (playback) and starts the
+// device if it is not running yet.
+func (d *device) startSide(capture bool, f func([]int16)) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.refs == 0 {
+		return ErrClosed
+	}
+	d.cbMu.Lock()
+	slot, closed := &d.pull, d.playClosed
+	if capture {
+		slot, closed = &d.deliver, d.capClosed
+	}
+	if closed {
+		d.cbMu.Unlock()
+		return ErrClosed
+	}
+	if *slot != nil {
+		d.cbMu.Unlock()
+		return ErrStarted
+	}
+	*slot = f
+	d.cbMu.Unlock()
+	if !d.running {
+		if err := d.dev.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", d.describe(), err)
+		}
+		d.running = true
+	}
+	return nil
+}
+
+// stopSide unsets deliver or pull, so that it is not called again, and
+// closes the device when no side is left.
+func (d *device) stopSide(capture bool) {
+	d.cbMu.Lock()
+	if capture {
+		d.deliver, d.capClosed = nil, true
+	} else {
+		d.pull, d.playClosed = nil, true
+	}
+	d.cbMu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.refs--; d.refs > 0 {
+		return
+	}
+	d.closing.Store(true)
+	d.dev.Uninit() // stops the device and waits for its callback
+	close(d.stop)
+	<-d.done
+	freeContext(d.ctx)
+	d.pin.Unpin()
+	if over, under := d.overruns.Load(), d.underruns.Load(); over+under > 0 {
+		d.logf("audio: %s closed: %d samples of capture dropped, %d of playback short", d.describe(), over, under)
+	}
+}
+
+// source returns the capture side as a Source. Each view holds one
+// reference to the device.
+func (d *device) source() Source {
+	d.mu.Lock()
+	d.refs++
+	d.mu.Unlock()
+	return &deviceSource{d: d}
+}
+
+// sink returns the playback side as a Sink.
+func (d *device) sink() Sink {
+	d.mu.Lock()
+	d.refs++
+	d.mu.Unlock()
+	return &deviceSink{d: d}
+}
+
+// deviceSource is the capture side of a device.
+type deviceSource struct {
+	d    *device
+	once sync.Once
+}
+
+func (s *deviceSource) Name() string                          { return s.d.captureName }
+func (s *deviceSource) Start(deliver func(pcm []int16)) error { return s.d.startSide(true, deliver) }
+func (s *deviceSource) Finished() <-chan struct{}             { return nil }
+func (s *deviceSource) Err() error                            { return s.d.err() }
+func (s *deviceSource) Close() error {
+	s.once.Do(func() { s.d.stopSide(true) })
+	return nil
+}
+
+// deviceSink is the playback side of a device.
+type deviceSink struct {
+	d    *device
+	once sync.Once
+}
+
+func (s *deviceSink) Name() string                       { return s.d.playbackName }
+func (s *deviceSink) Start(pull func(dst []int16)) error { return s.d.startSide(false, pull) }
+func (s *deviceSink) Err() error                         { return s.d.err() }
+func (s *deviceSink) Close() error {
+	s.once.Do(func() { s.d.stopSide(false) })
+	return nil
+}
