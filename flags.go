@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"parley/audio"
 	"parley/rtc"
 )
 
@@ -17,6 +18,10 @@ type config struct {
 	printCode bool
 	code      string
 	logPath   string
+
+	audioIn, audioOut string
+	encoder           audio.EncoderOptions
+	stats             bool
 }
 
 const usage = `parley: peer-to-peer voice and text calls in the terminal
@@ -25,6 +30,7 @@ Usage:
   parley                      open the terminal UI
   parley call [flags]         start a call: make an invite, then paste the answer
   parley join [CODE] [flags]  join a call: paste the invite, send back the answer
+  parley devices              list microphones and speakers
   parley help                 show this help
 
 Flags:
@@ -37,7 +43,7 @@ func parseArgs(args []string, configFile string, stderr io.Writer) (cmd string, 
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "call", "join":
+	case "", "call", "join", "devices":
 	case "help":
 		fmt.Fprint(stderr, usage)
 		newFlagSet(&cfg, stderr).PrintDefaults()
@@ -132,6 +138,12 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&listFlag{}, "iface", "gather candidates only on this network interface `NAME` (repeatable)")
 	fs.BoolVar(&cfg.rtc.Loopback, "loopback", false, "include loopback candidates, for calls on one machine")
 	fs.BoolVar(&cfg.rtc.MDNS, "mdns", false, "resolve a browser's .local candidates (with --sdp)")
+	fs.StringVar(&cfg.audioIn, "audio-in", "", "what to send: a device `NAME|INDEX` (see 'parley devices'), FILE.wav, tone or none")
+	fs.StringVar(&cfg.audioOut, "audio-out", "", "where the peer's audio goes: a device `NAME|INDEX`, FILE.wav or none")
+	fs.DurationVar(&cfg.encoder.Frame, "frame", audio.DefaultFrame, "Opus frame: 10ms, 20ms or 40ms")
+	fs.IntVar(&cfg.encoder.Bitrate, "bitrate", audio.DefaultBitrate, "Opus bitrate in bits per second")
+	fs.BoolVar(&cfg.encoder.DTX, "dtx", false, "send almost nothing during silence (Opus DTX)")
+	fs.BoolVar(&cfg.stats, "stats", false, "with --headless: a stats line every second")
 	fs.StringVar(&cfg.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory)")
 	return fs
 }

@@ -5,6 +5,7 @@
 //	parley                  the terminal UI
 //	parley call [flags]     start a call: print an invite, read the answer
 //	parley join [CODE]      answer an invite
+//	parley devices          list microphones and speakers
 //
 // Run "parley help" for the flags.
 package main
@@ -42,6 +43,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if cmd == "devices" {
+		return listDevices(stdout, stderr)
+	}
 	if !cfg.headless {
 		return runTUI(cmd, cfg, stderr)
 	}
