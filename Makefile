@@ -30,6 +30,7 @@ fuzz: ## run each fuzz test for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzParseCode$$' -fuzztime $(FUZZTIME) ./rtc
 	go test -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME) ./rtc
 	go test -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(FUZZTIME) ./internal/safetext
+	go test -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(FUZZTIME) ./audio/jitter
 
 vet: ## go vet and a gofmt check
 	go vet ./...
