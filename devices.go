@@ -15,8 +15,11 @@ func listDevices(stdout, stderr io.Writer) int {
 	// The sound libraries print to fd 2 while probing; keep it off the
 	// terminal.
 	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		if _, restore, err := audio.RedirectStderr(null); err == nil {
+		if orig, restore, err := audio.RedirectStderr(null); err == nil {
 			defer restore()
+			if stderr == os.Stderr {
+				stderr = orig
+			}
 		}
 		defer null.Close()
 	}

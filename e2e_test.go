@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,8 +53,9 @@ func parleyBinary(t *testing.T) string {
 	return binPath
 }
 
-// loopbackFlags keep a test call on the loopback interface.
-var loopbackFlags = []string{"--headless", "--stun", "none", "--iface", "lo", "--loopback"}
+// loopbackFlags keep a test call on the loopback interface, and text only
+// unless the test asks for audio.
+var loopbackFlags = []string{"--headless", "--stun", "none", "--iface", "lo", "--loopback", "--audio-in", "none", "--audio-out", "none"}
 
 // peer is a parley process in headless mode.
 type peer struct {
@@ -68,7 +70,8 @@ type peer struct {
 
 func startPeer(t *testing.T, name string, args ...string) *peer {
 	t.Helper()
-	cmd := exec.Command(parleyBinary(t), append(args, loopbackFlags...)...)
+	// The test's own flags come last, so that they win.
+	cmd := exec.Command(parleyBinary(t), slices.Concat(args[:1], loopbackFlags, args[1:])...)
 	p := &peer{t: t, name: name, cmd: cmd, events: make(chan map[string]any, 1024), stderr: new(strings.Builder), done: make(chan struct{})}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -182,11 +185,16 @@ func chatTexts(events []map[string]any) []string {
 // connectVia starts a caller and a callee whose packets pass through r:
 // the test, as the signalling channel, points each code at the relay.
 func connectVia(t *testing.T, r *relay.Relay) (caller, callee *peer) {
-	caller = startPeer(t, "caller", "call")
+	return connectViaArgs(t, r, nil, nil)
+}
+
+// connectViaArgs is connectVia with flags for each side.
+func connectViaArgs(t *testing.T, r *relay.Relay, callerArgs, calleeArgs []string) (caller, callee *peer) {
+	caller = startPeer(t, "caller", append([]string{"call"}, callerArgs...)...)
 	invite := caller.next("invite")["code"].(string)
 	real := redirect(t, &invite, rtc.KindInvite, r.SideB())
 	r.SetTargetA(real)
-	callee = startPeer(t, "callee", "join", invite)
+	callee = startPeer(t, "callee", append([]string{"join", invite}, calleeArgs...)...)
 	answer := callee.next("answer")["code"].(string)
 	r.SetTargetB(redirect(t, &answer, rtc.KindAnswer, r.SideA()))
 	caller.send(answer)

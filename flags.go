@@ -20,6 +20,7 @@ type config struct {
 	logPath   string
 
 	audioIn, audioOut string
+	in, out           audio.Spec
 	encoder           audio.EncoderOptions
 	stats             bool
 }
@@ -30,6 +31,7 @@ Usage:
   parley                      open the terminal UI
   parley call [flags]         start a call: make an invite, then paste the answer
   parley join [CODE] [flags]  join a call: paste the invite, send back the answer
+  parley echo [flags]         hear yourself through a whole call, before a real one
   parley devices              list microphones and speakers
   parley help                 show this help
 
@@ -43,7 +45,7 @@ func parseArgs(args []string, configFile string, stderr io.Writer) (cmd string, 
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "call", "join", "devices":
+	case "", "call", "join", "echo", "devices":
 	case "help":
 		fmt.Fprint(stderr, usage)
 		newFlagSet(&cfg, stderr).PrintDefaults()
@@ -115,6 +117,12 @@ func parseArgs(args []string, configFile string, stderr io.Writer) (cmd string, 
 	}
 	if cfg.rtc.RelayOnly && len(cfg.rtc.TURN) == 0 {
 		return cmd, cfg, errors.New("--relay-only needs a TURN server (--turn)")
+	}
+	if cfg.in, err = audio.ParseInput(cfg.audioIn); err != nil {
+		return cmd, cfg, fmt.Errorf("--audio-in: %w", err)
+	}
+	if cfg.out, err = audio.ParseOutput(cfg.audioOut); err != nil {
+		return cmd, cfg, fmt.Errorf("--audio-out: %w", err)
 	}
 	if cmd == "" && cfg.headless {
 		return cmd, cfg, errors.New("--headless needs 'call' or 'join'")

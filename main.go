@@ -5,6 +5,7 @@
 //	parley                  the terminal UI
 //	parley call [flags]     start a call: print an invite, read the answer
 //	parley join [CODE]      answer an invite
+//	parley echo             hear yourself through a whole call
 //	parley devices          list microphones and speakers
 //
 // Run "parley help" for the flags.
@@ -43,11 +44,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if cmd == "devices" {
+	switch {
+	case cmd == "devices":
 		return listDevices(stdout, stderr)
-	}
-	if !cfg.headless {
+	case cmd == "echo":
+		return runEcho(ctx, cfg, stdout, stderr)
+	case !cfg.headless:
 		return runTUI(cmd, cfg, stderr)
+	}
+	return runHeadless(ctx, cmd, cfg, stdin, stdout, stderr)
+}
+
+// runHeadless runs one call with JSON lines for a UI.
+func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, stdout, stderr io.Writer) int {
+	if cfg.usesDevice() {
+		orig, restore, err := quietStderr(cfg.logPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "parley: %v\n", err)
+			return headless.ExitFailure
+		}
+		defer restore()
+		if stderr == os.Stderr {
+			stderr = orig
+		}
 	}
 	if cfg.logPath != "" {
 		log, err := logfile.Open(cfg.logPath)
@@ -58,6 +77,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer log.Close()
 		stderr = log
 	}
+	sound, note, err := openSound(cfg, stderr, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return headless.ExitFailure
+	}
+	if note != "" {
+		fmt.Fprintf(stderr, "parley: %s\n", note)
+	}
+	if sound != nil {
+		defer sound.Close()
+	}
 	role := headless.Caller
 	if cmd == "join" {
 		role = headless.Callee
@@ -67,9 +97,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Role:    role,
 		Code:    cfg.code,
 		NewCall: func() (*rtc.Call, error) { return rtc.New(cfg.rtc) },
+		Audio:   sound,
+		Stats:   cfg.stats,
 		In:      stdin,
 		Out:     stdout,
 	})
+}
+
+// quietStderr points file descriptor 2 at the log file, so that what the
+// sound libraries print stays off the terminal. orig is the real stderr.
+func quietStderr(path string) (orig *os.File, restore func(), err error) {
+	if path == "" {
+		if path, err = logfile.DefaultPath(); err != nil {
+			return nil, nil, err
+		}
+	}
+	log, err := logfile.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	orig, undo := redirectStderr(log)
+	return orig, func() { undo(); log.Close() }, nil
 }
 
 // runTUI runs the terminal UI with diagnostics, C libraries' included, in
@@ -100,7 +148,13 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 			if err != nil {
 				return nil, err
 			}
-			return newTUICall(c), nil
+			t := newTUICall(c)
+			if t.sound, t.note, err = openSound(cfg, log, t.onLevels); err != nil {
+				c.Close()
+				return nil, err
+			}
+			t.start()
+			return t, nil
 		},
 		Start:     start,
 		JoinCode:  cfg.code,

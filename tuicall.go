@@ -3,36 +3,76 @@ package main
 import (
 	"parley/rtc"
 	"parley/tui"
+	"parley/voice"
 )
 
-// tuiCall adapts an rtc.Call to the terminal UI's Call interface.
+// tuiCall adapts an rtc.Call, and its audio, to the terminal UI's Call
+// interface.
 type tuiCall struct {
 	*rtc.Call
+	sound  *voice.Session // nil: text only
+	note   string         // why there is no audio, if there is none
 	events chan tui.Event
+	levels chan voice.Levels
 }
 
+// newTUICall wraps c; start must be called once sound and note are set.
 func newTUICall(c *rtc.Call) *tuiCall {
-	t := &tuiCall{Call: c, events: make(chan tui.Event)}
-	go t.convert()
-	return t
+	return &tuiCall{Call: c, events: make(chan tui.Event), levels: make(chan voice.Levels, 1)}
+}
+
+func (t *tuiCall) start() { go t.convert() }
+
+// onLevels is the audio's level callback: it never blocks, and drops
+// levels the UI has not caught up with.
+func (t *tuiCall) onLevels(l voice.Levels) {
+	select {
+	case t.levels <- l:
+	default:
+	}
 }
 
 // convert translates events until the call's channel closes, which Close
-// guarantees.
+// guarantees. It starts the audio once the call connects.
 func (t *tuiCall) convert() {
 	defer close(t.events)
-	for e := range t.Call.Events() {
-		if te := tuiEvent(e); te != nil {
-			t.events <- te
+	t.events <- tui.AudioEvent{Available: t.sound != nil, Note: t.note}
+	events := t.Call.Events()
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			if s, ok := e.(rtc.StateEvent); ok && s.State == rtc.StateConnected && t.sound != nil {
+				if err := t.sound.Start(t.Call); err != nil {
+					t.events <- tui.ErrorEvent{Err: err}
+				}
+			}
+			if te := t.tuiEvent(e); te != nil {
+				t.events <- te
+			}
+		case l := <-t.levels:
+			t.events <- tui.LevelsEvent{MicPeak: l.Mic.Peak, MicRMS: l.Mic.RMS, PeerPeak: l.Peer.Peak, PeerRMS: l.Peer.RMS}
 		}
 	}
 }
 
 func (t *tuiCall) Events() <-chan tui.Event { return t.events }
 
-// Close closes the call, then drains what the UI no longer reads so that
-// convert ends.
+// SetMuted mutes the microphone; without audio there is nothing to mute.
+func (t *tuiCall) SetMuted(on bool) {
+	if t.sound != nil {
+		t.sound.SetMuted(on)
+	}
+}
+
+// Close stops the audio and closes the call, then drains what the UI no
+// longer reads so that convert ends.
 func (t *tuiCall) Close() error {
+	if t.sound != nil {
+		t.sound.Close()
+	}
 	err := t.Call.Close()
 	go func() {
 		for range t.events {
@@ -41,7 +81,7 @@ func (t *tuiCall) Close() error {
 	return err
 }
 
-func tuiEvent(e rtc.Event) tui.Event {
+func (t *tuiCall) tuiEvent(e rtc.Event) tui.Event {
 	switch e := e.(type) {
 	case rtc.StateEvent:
 		return tui.StateEvent{State: string(e.State), Route: string(e.Route), Detail: e.Detail}
@@ -52,7 +92,11 @@ func tuiEvent(e rtc.Event) tui.Event {
 	case rtc.ErrorEvent:
 		return tui.ErrorEvent{Err: e.Err}
 	case rtc.StatsEvent:
-		return tui.StatsEvent{RTT: e.RTT, LossIn: e.LossIn, LossOut: e.LossOut, BitrateIn: e.BitrateIn, BitrateOut: e.BitrateOut}
+		s := tui.StatsEvent{RTT: e.RTT, LossIn: e.LossIn, LossOut: e.LossOut, BitrateIn: e.BitrateIn, BitrateOut: e.BitrateOut}
+		if t.sound != nil {
+			s.JitterBuffer = t.sound.Stats().Delay
+		}
+		return s
 	case rtc.VerifyEvent:
 		return tui.VerifyEvent{Words: e.Words}
 	case rtc.ByeEvent:

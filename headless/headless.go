@@ -32,11 +32,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
+	"time"
 
 	"parley/internal/safetext"
 	"parley/rtc"
+	"parley/voice"
 )
 
 // Exit statuses.
@@ -62,8 +65,13 @@ type Options struct {
 	Code string
 	// NewCall makes the call.
 	NewCall func() (*rtc.Call, error)
-	In      io.Reader
-	Out     io.Writer
+	// Audio, if set, starts when the call first connects; nil is a
+	// text-only call.
+	Audio *voice.Session
+	// Stats prints a stats line every second while connected.
+	Stats bool
+	In    io.Reader
+	Out   io.Writer
 }
 
 // Run runs one call and returns the process's exit status. It returns when
@@ -109,12 +117,13 @@ func Run(ctx context.Context, o Options) int {
 		}
 		out.write(codeMsg{Type: "answer", Code: code})
 	}
-	return converse(ctx, call, lines, out)
+	return converse(ctx, call, lines, out, o)
 }
 
 // converse relays events to the output and input lines to the call until
 // the call ends.
-func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *writer) int {
+func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *writer, o Options) int {
+	var route rtc.Route
 	input := lines.c
 	done := ctx.Done()
 	for {
@@ -146,7 +155,24 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 				}
 				return ExitOK
 			}
-			out.event(e)
+			switch e := e.(type) {
+			case rtc.StateEvent:
+				if e.State == rtc.StateConnected {
+					route = e.Route
+					if o.Audio != nil {
+						if err := o.Audio.Start(call); err != nil {
+							out.write(errorMsg{Type: "error", Message: "audio: " + err.Error() + "; the call goes on as text only"})
+						}
+					}
+				}
+			case rtc.StatsEvent:
+				if !o.Stats {
+					continue
+				}
+			}
+			if l := Line(e, route, o.Audio); l != nil {
+				out.write(l)
+			}
 		}
 	}
 }
@@ -199,6 +225,54 @@ type verifyMsg struct {
 	Verified bool   `json:"verified,omitempty"`
 }
 
+// statsMsg is the --stats line. Times are in milliseconds, losses are
+// fractions, bitrates bits per second, levels dBFS.
+type statsMsg struct {
+	Type       string  `json:"type"`
+	Route      string  `json:"route"`
+	RTT        float64 `json:"rtt_ms"`
+	LossIn     float64 `json:"loss_in"`
+	LossOut    float64 `json:"loss_out"`
+	Jitter     float64 `json:"jitter_ms"`
+	BitrateIn  int     `json:"bitrate_in"`
+	BitrateOut int     `json:"bitrate_out"`
+
+	JitterTarget *float64 `json:"jb_target_ms,omitempty"`
+	JitterDelay  *float64 `json:"jb_delay_ms,omitempty"`
+	Frames       *uint64  `json:"frames,omitempty"`
+	Concealed    *uint64  `json:"concealed,omitempty"`
+	FEC          *uint64  `json:"fec,omitempty"`
+	Late         *uint64  `json:"late,omitempty"`
+	MicPeak      *float64 `json:"mic_peak_dbfs,omitempty"`
+	MicRMS       *float64 `json:"mic_rms_dbfs,omitempty"`
+	PeerPeak     *float64 `json:"peer_peak_dbfs,omitempty"`
+	PeerRMS      *float64 `json:"peer_rms_dbfs,omitempty"`
+}
+
+func newStatsMsg(e rtc.StatsEvent, route rtc.Route, a *voice.Session) statsMsg {
+	m := statsMsg{
+		Type: "stats", Route: string(route),
+		RTT: ms(e.RTT), LossIn: round3(e.LossIn), LossOut: round3(e.LossOut), Jitter: ms(e.Jitter),
+		BitrateIn: e.BitrateIn, BitrateOut: e.BitrateOut,
+	}
+	if a != nil {
+		s := a.Stats()
+		m.JitterTarget, m.JitterDelay = ptr(ms(s.Target)), ptr(ms(s.Delay))
+		m.Frames, m.Concealed, m.FEC, m.Late = ptr(s.Frames), ptr(s.Concealed), ptr(s.FEC), ptr(s.Late)
+		m.MicPeak, m.MicRMS = ptr(round1(s.Mic.Peak)), ptr(round1(s.Mic.RMS))
+		m.PeerPeak, m.PeerRMS = ptr(round1(s.Peer.Peak)), ptr(round1(s.Peer.RMS))
+	}
+	return m
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func ms(d time.Duration) float64 { return round1(float64(d) / float64(time.Millisecond)) }
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
 type errorMsg struct {
 	Type    string `json:"type"`
 	Message string `json:"message"`
@@ -233,17 +307,24 @@ func (w *writer) fail(err error) int {
 	return ExitFailure
 }
 
-func (w *writer) event(e rtc.Event) {
+// Line returns the JSON object that reports e, or nil for an event that
+// has no line. route is the call's route, for stats; a its audio, or nil.
+func Line(e rtc.Event, route rtc.Route, a *voice.Session) any {
 	switch e := e.(type) {
 	case rtc.StateEvent:
-		w.write(stateMsg{Type: "state", State: string(e.State), Route: string(e.Route), Detail: e.Detail})
+		return stateMsg{Type: "state", State: string(e.State), Route: string(e.Route), Detail: e.Detail}
 	case rtc.ChatEvent:
-		w.write(chatMsg{Type: "chat", From: "peer", Text: safetext.Clean(e.Text)})
+		return chatMsg{Type: "chat", From: "peer", Text: safetext.Clean(e.Text)}
 	case rtc.VerifyEvent:
-		w.write(verifyMsg{Type: "verify", Words: e.Words, Verified: e.Verified})
+		return verifyMsg{Type: "verify", Words: e.Words, Verified: e.Verified}
 	case rtc.ErrorEvent:
-		w.write(errorMsg{Type: "error", Message: e.Err.Error()})
+		return errorMsg{Type: "error", Message: e.Err.Error()}
+	case rtc.StatsEvent:
+		return newStatsMsg(e, route, a)
+	case rtc.ByeEvent:
+		return byeMsg{Type: "bye", Reason: e.Reason}
 	}
+	return nil
 }
 
 // lineReader delivers input lines on c, which is closed at EOF. Its

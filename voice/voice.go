@@ -1,0 +1,229 @@
+// Package voice carries a call's audio: it reads the input (a microphone,
+// a file, a tone), encodes it with Opus and sends it as RTP on the call;
+// and it puts the peer's packets into a jitter buffer that the output (a
+// speaker, a file) drains at its own pace.
+//
+//	Source ─► Meter ─► Encoder ─► RTP ─► rtc.Call ══► peer
+//	peer ══► rtc.Call ─► jitter.Buffer.Push … Pull ◄─ Sink ─► Meter
+package voice
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"parley/audio"
+	"parley/audio/jitter"
+	"parley/rtc"
+)
+
+// Config says where a Session's audio comes from and goes, and how it is
+// coded.
+type Config struct {
+	In, Out audio.Spec
+	// Audio sets the period, the sound system and the clock.
+	Audio audio.Options
+	// Encoder sets frame size, bitrate, DTX.
+	Encoder audio.EncoderOptions
+	// Jitter configures the receive buffer; its Frame defaults to the
+	// Encoder's.
+	Jitter jitter.Config
+	// OnLevels, if set, is called with the levels every 50 ms of audio, on
+	// the audio goroutines; it must not block.
+	OnLevels func(Levels)
+}
+
+// Levels are the microphone's and the peer's levels.
+type Levels struct {
+	Mic, Peer audio.Level
+}
+
+// Stats are the receive side's figures and the latest levels.
+type Stats struct {
+	jitter.Stats
+	Levels
+}
+
+// Session is one side's audio for one call: the input and output are open
+// from Open, and audio flows from Start until Close.
+type Session struct {
+	cfg Config
+	io  *audio.IO
+	enc *audio.Encoder
+	buf *jitter.Buffer
+
+	mic, peer *audio.Meter
+
+	mu      sync.Mutex
+	call    *rtc.Call
+	stop    chan struct{}
+	done    chan struct{}
+	started bool
+	closed  bool
+
+	// Owned by the input's goroutine.
+	seq uint16
+	ts  uint32
+
+	sendErr atomic.Pointer[error]
+}
+
+// Open opens the input and the output; nothing moves until Start. With
+// no sound card at all it returns an error matching audio.ErrNoDevice:
+// the call can go on as text only.
+func Open(cfg Config) (*Session, error) {
+	if cfg.Jitter.Frame == 0 {
+		cfg.Jitter.Frame = orDefault(cfg.Encoder.Frame, audio.DefaultFrame)
+	}
+	enc, err := audio.NewEncoder(cfg.Encoder)
+	if err != nil {
+		return nil, err
+	}
+	buf, err := jitter.New(cfg.Jitter)
+	if err != nil {
+		return nil, err
+	}
+	io, err := audio.Open(cfg.In, cfg.Out, cfg.Audio)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{cfg: cfg, io: io, enc: enc, buf: buf}
+	var r [6]byte
+	rand.Read(r[:])
+	s.seq, s.ts = binary.BigEndian.Uint16(r[:2]), binary.BigEndian.Uint32(r[2:])
+	window := 50 * time.Millisecond
+	s.mic = audio.NewMeter(window, func(audio.Level) { s.levels() })
+	s.peer = audio.NewMeter(window, nil)
+	return s, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Names returns what the input and the output are, for the user.
+func (s *Session) Names() (in, out string) { return s.io.In.Name(), s.io.Out.Name() }
+
+// Start starts sending the input on call and playing what the peer sends.
+// Call it once the call is connected, so that nothing of a file is lost;
+// later calls do nothing.
+func (s *Session) Start(call *rtc.Call) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return nil
+	}
+	s.started = true
+	s.call = call
+	call.SetAudioReceiver(func(pkt *rtp.Packet, at time.Time) {
+		s.buf.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, at)
+	})
+	if err := s.io.Out.Start(func(dst []int16) {
+		s.buf.Pull(dst)
+		s.peer.Write(dst)
+	}); err != nil {
+		return fmt.Errorf("start the output: %w", err)
+	}
+	if err := s.io.In.Start(s.send); err != nil {
+		return fmt.Errorf("start the input: %w", err)
+	}
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.followLoss(call)
+	return nil
+}
+
+// followLoss tells the encoder, once a second, how much of our audio the
+// peer loses, from its receiver reports, so that in-band FEC covers it.
+func (s *Session) followLoss(call *rtc.Call) {
+	defer close(s.done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.enc.SetPacketLossPerc(int(call.Stats().PeerFractionLost*100 + 0.5))
+		}
+	}
+}
+
+// send encodes one period of input and sends what the encoder gives.
+func (s *Session) send(pcm []int16) {
+	s.mic.Write(pcm)
+	err := s.enc.Write(pcm, func(pk audio.Packet) {
+		if pk.Data != nil {
+			err := s.call.WriteAudio(&rtp.Packet{
+				Header:  rtp.Header{Version: 2, Marker: pk.Marker, SequenceNumber: s.seq, Timestamp: s.ts},
+				Payload: pk.Data,
+			})
+			if err != nil {
+				s.sendErr.CompareAndSwap(nil, &err)
+			}
+			s.seq++
+		}
+		s.ts += uint32(pk.Samples)
+	})
+	if err != nil {
+		s.sendErr.CompareAndSwap(nil, &err)
+	}
+}
+
+func (s *Session) levels() {
+	if s.cfg.OnLevels != nil {
+		s.cfg.OnLevels(Levels{Mic: s.mic.Last(), Peer: s.peer.Last()})
+	}
+}
+
+// SetMuted mutes or unmutes the microphone; timestamps keep running.
+func (s *Session) SetMuted(on bool) { s.enc.SetMuted(on) }
+
+// Finished returns a channel closed once a file input has played through;
+// nil for an input that never ends.
+func (s *Session) Finished() <-chan struct{} { return s.io.In.Finished() }
+
+// Stats returns the receive side's counters and the latest levels.
+func (s *Session) Stats() Stats {
+	return Stats{Stats: s.buf.Stats(), Levels: Levels{Mic: s.mic.Last(), Peer: s.peer.Last()}}
+}
+
+// Err returns the first error in sending, or of the input or output.
+func (s *Session) Err() error {
+	if e := s.sendErr.Load(); e != nil {
+		return *e
+	}
+	if err := s.io.In.Err(); err != nil {
+		return err
+	}
+	return s.io.Out.Err()
+}
+
+// Close stops the audio and closes the input and output. It is safe to
+// call more than once.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	call, stop, done := s.call, s.stop, s.done
+	s.mu.Unlock()
+	if call != nil {
+		call.SetAudioReceiver(nil)
+	}
+	err := s.io.Close()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	return err
+}
