@@ -164,12 +164,37 @@ func (p *peer) rest() ([]map[string]any, int) {
 
 // connect starts a caller and a callee and exchanges their codes.
 func connect(t *testing.T, extra ...string) (caller, callee *peer) {
-	caller = startPeer(t, "caller", append([]string{"call"}, extra...)...)
+	return connectArgs(t, extra, extra)
+}
+
+// connectArgs is connect with flags for each side.
+func connectArgs(t *testing.T, callerArgs, calleeArgs []string) (caller, callee *peer) {
+	caller = startPeer(t, "caller", append([]string{"call"}, callerArgs...)...)
 	invite := caller.next("invite")["code"].(string)
-	callee = startPeer(t, "callee", append([]string{"join", invite}, extra...)...)
+	callee = startPeer(t, "callee", append([]string{"join", invite}, calleeArgs...)...)
 	answer := callee.next("answer")["code"].(string)
 	caller.send(answer)
 	return caller, callee
+}
+
+// audioFlows waits for a stats line that counts at least more frames
+// played from the peer's packets than after, and returns the count.
+func (p *peer) audioFlows(after, more float64) float64 {
+	p.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		s := p.next("stats")
+		if f, _ := s["frames"].(float64); f >= after+more {
+			return f
+		}
+	}
+	p.t.Fatalf("%s: fewer than %v frames of the peer's audio played in 15 s", p.name, more)
+	return 0
+}
+
+// audioArgs make a side send a tone, record the peer and print stats.
+func audioArgs(t *testing.T) []string {
+	return []string{"--audio-in", "tone", "--audio-out", filepath.Join(t.TempDir(), "peer.wav"), "--stats"}
 }
 
 func chatTexts(events []map[string]any) []string {

@@ -8,8 +8,8 @@ import (
 )
 
 // TestOutageResumes cuts the path for 10 s in the middle of a call: the
-// call reports disconnected, then comes back by itself, and a message
-// typed during the outage arrives.
+// call reports disconnected, then comes back by itself, a message typed
+// during the outage arrives, and audio flows again.
 func TestOutageResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 15 s")
@@ -20,11 +20,12 @@ func TestOutageResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	caller, callee := connectVia(t, r)
+	caller, callee := connectViaArgs(t, r, audioArgs(t), audioArgs(t))
 	for caller.next("state")["state"] != "connected" {
 	}
 	for callee.next("state")["state"] != "connected" {
 	}
+	callee.audioFlows(0, 25)
 	r.SetDown(true)
 	start := time.Now()
 	if s := caller.next("state"); s["state"] != "disconnected" {
@@ -39,6 +40,8 @@ func TestOutageResumes(t *testing.T) {
 	if m := callee.next("chat"); m["text"] != "typed during the outage" {
 		t.Errorf("callee got %v", m)
 	}
+	now := callee.audioFlows(0, 0)
+	callee.audioFlows(now, 50)
 	caller.send("/quit")
 	if _, code := callee.rest(); code != 0 {
 		t.Errorf("callee exited %d; want 0", code)

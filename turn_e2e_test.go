@@ -72,10 +72,11 @@ func listening(port int) bool {
 }
 
 // TestCoturnRelayOnly calls through a real TURN server, both sides
-// --relay-only: the route is relay and chat flows both ways.
+// --relay-only: the route is relay, and chat and audio flow both ways.
 func TestCoturnRelayOnly(t *testing.T) {
 	turn := "turn:alice:s3cret@" + startCoturn(t)
-	caller, callee := connect(t, "--turn", turn, "--relay-only")
+	relayed := []string{"--turn", turn, "--relay-only"}
+	caller, callee := connectArgs(t, append(relayed, audioArgs(t)...), append(relayed, audioArgs(t)...))
 	for _, p := range []*peer{caller, callee} {
 		var s map[string]any
 		for s = p.next("state"); s["state"] == "connecting"; s = p.next("state") {
@@ -83,6 +84,12 @@ func TestCoturnRelayOnly(t *testing.T) {
 		if s["state"] != "connected" || s["route"] != "relay" {
 			t.Fatalf("%s: state %v; want connected by relay", p.name, s)
 		}
+	}
+	for _, p := range []*peer{caller, callee} {
+		if s := p.next("stats"); s["route"] != "relay" {
+			t.Errorf("%s: stats %v; want the relay route", p.name, s)
+		}
+		p.audioFlows(0, 50) // a second of the peer's tone
 	}
 	caller.send("via coturn")
 	if m := callee.next("chat"); m["text"] != "via coturn" {

@@ -9,6 +9,7 @@
 //	{"type":"state","state":"connected","route":"host"}
 //	{"type":"chat","from":"peer","text":"…"}
 //	{"type":"verify","words":"sabi rufo rika nomo"}   the safety words
+//	{"type":"stats","route":"host","rtt_ms":0.4,…}   with Options.Stats
 //	{"type":"error","message":"…"}
 //	{"type":"bye","reason":"peer hung up"}    always the last line
 //
