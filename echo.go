@@ -16,11 +16,12 @@ import (
 	"parley/voice"
 )
 
-// runEcho calls this machine through the whole stack, two peers over UDP
-// on loopback: the microphone (or --audio-in) goes out on one call and
-// comes back to the speaker (or --audio-out) through the other's jitter
-// buffer, with a real call's latency. It ends on Ctrl+C, or once a file
-// input has played through.
+// runEcho runs the echo test headless (the terminal UI runs it too): it
+// calls this machine through the whole stack, two peers over UDP on
+// loopback; the microphone (or --audio-in) goes out on one call and comes
+// out of the speaker (or --audio-out) through the other's jitter buffer,
+// with a real call's latency. It ends on Ctrl+C, or once a file input has
+// played through.
 func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	if cfg.usesDevice() {
 		orig, restore, err := quietStderr(cfg.logPath)
@@ -33,23 +34,15 @@ func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 			stderr = orig
 		}
 	}
-	say := func(v any, text string) {
-		if cfg.headless {
-			if v == nil {
-				return
-			}
+	say := func(v any) {
+		if v != nil {
 			b, _ := json.Marshal(v)
 			fmt.Fprintf(stdout, "%s\n", b)
-		} else if text != "" {
-			fmt.Fprintln(stdout, text)
 		}
 	}
 	fail := func(err error) int {
-		say(map[string]string{"type": "error", "message": err.Error()}, "")
-		say(map[string]string{"type": "bye", "reason": err.Error()}, "")
-		if !cfg.headless {
-			fmt.Fprintf(stderr, "parley: echo: %v\n", err)
-		}
+		say(map[string]string{"type": "error", "message": err.Error()})
+		say(map[string]string{"type": "bye", "reason": err.Error()})
 		return headless.ExitFailure
 	}
 
@@ -57,67 +50,19 @@ func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	if cfg.logPath != "" {
 		log = stderr
 	}
-	rcfg := rtc.Config{Loopback: true, Interfaces: loopbackInterfaces(), Log: log}
-	talker, err := rtc.New(rcfg)
+	e, err := newEcho(ctx, cfg, log, nil)
 	if err != nil {
 		return fail(err)
 	}
-	defer talker.Close()
-	listener, err := rtc.New(rcfg)
-	if err != nil {
-		return fail(err)
-	}
-	defer listener.Close()
-	invite, err := talker.Invite(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	answer, err := listener.Join(ctx, invite)
-	if err != nil {
-		return fail(err)
-	}
-	if err := talker.Accept(answer); err != nil {
-		return fail(err)
-	}
-	route, err := bothConnected(ctx, talker, listener)
-	if err != nil {
-		return fail(err)
-	}
-	say(headless.Line(rtc.StateEvent{State: rtc.StateConnected, Route: route}, route, nil), "")
-	go func() {
-		for range talker.Events() { // until Close
-		}
-	}()
-
-	none := audio.Spec{Kind: audio.KindNone}
-	send, err := voice.Open(voice.Config{In: cfg.in, Out: none, Encoder: cfg.encoder})
-	if errors.Is(err, audio.ErrNoDevice) {
-		return fail(errors.New("no microphone found: the echo test needs one, or --audio-in FILE.wav; see 'parley devices'"))
-	}
-	if err != nil {
-		return fail(err)
-	}
-	defer send.Close()
-	recv, err := voice.Open(voice.Config{In: none, Out: cfg.out, Encoder: cfg.encoder})
-	if errors.Is(err, audio.ErrNoDevice) {
-		return fail(errors.New("no speaker found: the echo test needs one, or --audio-out FILE.wav; see 'parley devices'"))
-	}
-	if err != nil {
-		return fail(err)
-	}
-	defer recv.Close()
-	if err := recv.Start(listener); err != nil {
-		return fail(err)
-	}
-	if err := send.Start(talker); err != nil {
-		return fail(err)
-	}
-	in, _ := send.Names()
+	defer e.Close()
+	talker, listener, recv, route := e.talker, e.listener, e.recv, e.route
+	say(headless.Line(rtc.StateEvent{State: rtc.StateConnected, Route: route}, route, nil))
+	in, _ := e.send.Names()
 	_, out := recv.Names()
-	say(nil, fmt.Sprintf("Echo test: %s → call over loopback → %s. Speak: you hear yourself as your peer would. Ctrl+C stops.", in, out))
+	fmt.Fprintf(log, "echo: %s → call over loopback → %s\n", in, out)
 
 	var drain <-chan time.Time
-	finished := send.Finished()
+	finished := e.send.Finished()
 	for {
 		select {
 		case <-ctx.Done():
@@ -135,7 +80,7 @@ func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 			switch e := e.(type) {
 			case rtc.StatsEvent:
 				if cfg.stats {
-					say(headless.Line(e, route, recv), "")
+					say(headless.Line(e, route, recv))
 				}
 			case rtc.ByeEvent:
 				return fail(fmt.Errorf("the echo call ended: %s", e.Reason))
@@ -144,19 +89,107 @@ func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	}
 }
 
+// echo is the echo test: two calls on loopback, the talker sending the
+// input, the listener playing it.
+type echo struct {
+	talker, listener *rtc.Call
+	send, recv       *voice.Session
+	route            rtc.Route
+}
+
+// newEcho connects the two calls and starts the audio. Chat sent to the
+// talker comes back, so typing can be checked too.
+func newEcho(ctx context.Context, cfg config, log io.Writer, onLevels func(voice.Levels)) (_ *echo, err error) {
+	e := &echo{}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	rcfg := rtc.Config{Loopback: true, Interfaces: loopbackInterfaces(), Log: log}
+	if e.talker, err = rtc.New(rcfg); err != nil {
+		return nil, err
+	}
+	if e.listener, err = rtc.New(rcfg); err != nil {
+		return nil, err
+	}
+	invite, err := e.talker.Invite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	answer, err := e.listener.Join(ctx, invite)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.talker.Accept(answer); err != nil {
+		return nil, err
+	}
+	if e.route, err = bothConnected(ctx, e.talker, e.listener); err != nil {
+		return nil, err
+	}
+	go func(talker *rtc.Call) {
+		for ev := range talker.Events() { // until Close
+			if c, ok := ev.(rtc.ChatEvent); ok {
+				talker.Send(c.Text)
+			}
+		}
+	}(e.talker)
+
+	none := audio.Spec{Kind: audio.KindNone}
+	var levels func(voice.Levels)
+	if onLevels != nil {
+		levels = func(l voice.Levels) { onLevels(voice.Levels{Mic: l.Mic, Peer: e.recv.Stats().Peer}) }
+	}
+	e.send, err = voice.Open(voice.Config{In: cfg.in, Out: none, Encoder: cfg.encoder, OnLevels: levels})
+	if errors.Is(err, audio.ErrNoDevice) {
+		return nil, errors.New("no microphone found: the echo test needs one, or --audio-in FILE.wav; see 'parley devices'")
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.recv, err = voice.Open(voice.Config{In: none, Out: cfg.out, Encoder: cfg.encoder})
+	if errors.Is(err, audio.ErrNoDevice) {
+		return nil, errors.New("no speaker found: the echo test needs one, or --audio-out FILE.wav; see 'parley devices'")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := e.recv.Start(e.listener); err != nil {
+		return nil, err
+	}
+	if err := e.send.Start(e.talker); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close stops the audio and closes both calls.
+func (e *echo) Close() {
+	for _, s := range []*voice.Session{e.send, e.recv} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	for _, c := range []*rtc.Call{e.talker, e.listener} {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
 // endEcho hangs up the test call and reports how it went.
-func endEcho(talker, listener *rtc.Call, say func(any, string)) int {
+func endEcho(talker, listener *rtc.Call, say func(any)) int {
 	talker.HangUp()
 	timeout := time.After(5 * time.Second)
 	for {
 		select {
 		case e, ok := <-listener.Events():
 			if _, bye := e.(rtc.ByeEvent); bye || !ok {
-				say(map[string]string{"type": "bye", "reason": "hung up"}, "Echo test done.")
+				say(map[string]string{"type": "bye", "reason": "hung up"})
 				return headless.ExitOK
 			}
 		case <-timeout:
-			say(map[string]string{"type": "bye", "reason": "hung up"}, "Echo test done.")
+			say(map[string]string{"type": "bye", "reason": "hung up"})
 			return headless.ExitOK
 		}
 	}

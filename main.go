@@ -47,7 +47,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case cmd == "devices":
 		return listDevices(stdout, stderr)
-	case cmd == "echo":
+	case cmd == "echo" && cfg.headless:
 		return runEcho(ctx, cfg, stdout, stderr)
 	case !cfg.headless:
 		return runTUI(cmd, cfg, stderr)
@@ -140,7 +140,7 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 	orig, restore := redirectStderr(log)
 	defer restore()
 
-	start := map[string]tui.Screen{"": tui.ScreenHome, "call": tui.ScreenCall, "join": tui.ScreenJoin}[cmd]
+	start := map[string]tui.Screen{"": tui.ScreenHome, "call": tui.ScreenCall, "join": tui.ScreenJoin, "echo": tui.ScreenEcho}[cmd]
 	cfg.rtc.Log = log
 	err = tui.Run(tui.Options{
 		NewCall: func() (tui.Call, error) {
@@ -153,6 +153,17 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 				c.Close()
 				return nil, err
 			}
+			t.start()
+			return t, nil
+		},
+		NewEcho: func() (tui.Call, error) {
+			t := newTUICall(nil)
+			e, err := newEcho(context.Background(), cfg, log, t.onLevels)
+			if err != nil {
+				return nil, err
+			}
+			t.Call, t.sound, t.done = e.listener, e.recv, e.Close
+			t.first = []tui.Event{tui.StateEvent{State: tui.StateConnected, Route: string(e.route)}}
 			t.start()
 			return t, nil
 		},

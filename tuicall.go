@@ -12,6 +12,8 @@ type tuiCall struct {
 	*rtc.Call
 	sound  *voice.Session // nil: text only
 	note   string         // why there is no audio, if there is none
+	first  []tui.Event    // events to give before the call's own
+	done   func()         // also run by Close, if set
 	events chan tui.Event
 	levels chan voice.Levels
 }
@@ -37,6 +39,9 @@ func (t *tuiCall) onLevels(l voice.Levels) {
 func (t *tuiCall) convert() {
 	defer close(t.events)
 	t.events <- tui.AudioEvent{Available: t.sound != nil, Note: t.note}
+	for _, e := range t.first {
+		t.events <- e
+	}
 	events := t.Call.Events()
 	for {
 		select {
@@ -74,6 +79,9 @@ func (t *tuiCall) Close() error {
 		t.sound.Close()
 	}
 	err := t.Call.Close()
+	if t.done != nil {
+		t.done()
+	}
 	go func() {
 		for range t.events {
 		}

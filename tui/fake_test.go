@@ -216,6 +216,7 @@ type harness struct {
 	clock  *fakeClock
 	clip   *safeBuffer
 	calls  []*fakeCall
+	echoes []*fakeCall // echo-test calls
 	wrap   func(*fakeCall) Call // how new calls are presented; nil: as they are
 	parked []parked
 	timers []tea.Msg // messages scheduled with tick (other than tickMsg)
@@ -238,6 +239,12 @@ func newHarnessWith(t *testing.T, start Screen, joinCode string, wrap func(*fake
 			if h.wrap != nil {
 				return h.wrap(f), nil
 			}
+			return f, nil
+		},
+		newEcho: func() (Call, error) {
+			f := newFakeCall()
+			f.events <- StateEvent{State: StateConnected, Route: RouteHost}
+			h.echoes = append(h.echoes, f)
 			return f, nil
 		},
 		start:    start,

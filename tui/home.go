@@ -17,6 +17,14 @@ type (
 	startCallMsg struct{}
 	// openJoinMsg asks for the join screen.
 	openJoinMsg struct{}
+	// startEchoMsg asks for the echo test.
+	startEchoMsg struct{}
+	// echoStartedMsg carries the echo test's call, or why it failed.
+	echoStartedMsg struct {
+		gen  int
+		call Call
+		err  error
+	}
 	// goHomeMsg asks for the home menu (dropping any current call).
 	goHomeMsg struct{}
 	// quitMsg asks to hang up and quit.
@@ -52,7 +60,7 @@ func newHomeScreen(sh *shared) *homeScreen {
 		items: []homeItem{
 			{"Start a call", "make an invite code to send to your peer", k.StartCall, startCallMsg{}},
 			{"Join a call", "paste the invite your peer sent you", k.JoinCall, openJoinMsg{}},
-			{"Echo test", "hear your own voice (comes with the audio pipeline)", k.EchoTest, nil},
+			{"Echo test", "hear your own voice through a whole call", k.EchoTest, startEchoMsg{}},
 			{"Quit", "", k.QuitMenu, quitMsg{}},
 		},
 		help:  h,
@@ -98,10 +106,6 @@ func (s *homeScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (s *homeScreen) pick(i int) tea.Cmd {
 	it := s.items[i]
-	if it.msg == nil {
-		s.notice = "The echo test comes with the audio pipeline: it will play your microphone back to you, to check your sound before a call."
-		return nil
-	}
 	s.notice = ""
 	return msgCmd(it.msg)
 }

@@ -36,6 +36,7 @@ type shared struct {
 // config is what the root model is built from.
 type config struct {
 	newCall  func() (Call, error)
+	newEcho  func() (Call, error) // nil: no echo test
 	start    Screen
 	joinCode string
 	ctx      context.Context // parent of every Invite and Join
@@ -133,6 +134,8 @@ func (m *model) Init() tea.Cmd {
 		cmds = append(cmds, m.startInvite())
 	case ScreenJoin:
 		cmds = append(cmds, m.openJoin(m.cfg.joinCode))
+	case ScreenEcho:
+		cmds = append(cmds, m.startEcho())
 	}
 	return tea.Batch(cmds...)
 }
@@ -197,6 +200,10 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.startInvite()
 	case openJoinMsg:
 		return m, m.openJoin("")
+	case startEchoMsg:
+		return m, m.startEcho()
+	case echoStartedMsg:
+		return m, m.echoStarted(msg)
 	case goHomeMsg:
 		cmd := m.dropCall()
 		m.home.notice = ""
@@ -343,6 +350,37 @@ func (m *model) joined(msg joinedMsg) tea.Cmd {
 		return nil
 	}
 	return tea.Batch(m.adopt(msg.call), m.printCode("Your answer code; send it back to your peer:", msg.answer))
+}
+
+// startEcho drops any call and starts the echo test.
+func (m *model) startEcho() tea.Cmd {
+	if m.cfg.newEcho == nil {
+		m.home.notice = "The echo test is not available here."
+		return nil
+	}
+	drop := m.dropCall()
+	m.gen++
+	m.home.notice = "Starting the echo test…"
+	m.show(onHome, m.home)
+	gen, newEcho := m.gen, m.cfg.newEcho
+	return tea.Batch(drop, func() tea.Msg {
+		call, err := newEcho()
+		return echoStartedMsg{gen: gen, call: call, err: err}
+	})
+}
+
+func (m *model) echoStarted(msg echoStartedMsg) tea.Cmd {
+	if msg.gen != m.gen || m.quitting || m.call != nil {
+		return closeCmd(msg.call)
+	}
+	if msg.err != nil {
+		m.home.notice = "Echo test: " + msg.err.Error()
+		return nil
+	}
+	m.home.notice = ""
+	listen := m.adopt(msg.call)
+	m.show(onCall, m.talk)
+	return listen
 }
 
 // adopt makes call the current one and starts listening to its events.

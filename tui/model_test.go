@@ -40,12 +40,16 @@ func TestHomeKeys(t *testing.T) {
 	h.key(tea.KeyDown)
 	mustContain(t, h.view(), "› Start a call")
 
-	// The echo test is a placeholder that says so.
+	// The echo test goes straight to the call screen, connected.
 	h.send(runes("e"))
-	if h.m.active != onHome || len(h.calls) != 0 {
-		t.Fatalf("echo test left home or made a call")
+	if h.m.active != onCall || len(h.echoes) != 1 || len(h.calls) != 0 {
+		t.Fatalf("e: screen %v with %d echo tests and %d calls; want the call screen with one echo test", h.m.active, len(h.echoes), len(h.calls))
 	}
-	mustContain(t, unwrapped(h.view()), "comes with the audio pipeline")
+	mustContain(t, h.view(), "connected")
+	h.send(goHomeMsg{})
+	if h.m.active != onHome || h.echoes[0].closes == 0 {
+		t.Fatalf("home: screen %v, echo test closed %d times", h.m.active, h.echoes[0].closes)
+	}
 
 	h.send(runes("j"))
 	if h.m.active != onJoin {

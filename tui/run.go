@@ -22,6 +22,7 @@ const (
 	ScreenHome Screen = iota // the home menu (plain "parley")
 	ScreenCall               // make an invite at once ("parley call")
 	ScreenJoin               // the join screen ("parley join [CODE]")
+	ScreenEcho               // the echo test ("parley echo")
 )
 
 // Options configure Run.
@@ -29,6 +30,10 @@ type Options struct {
 	// NewCall makes a call; the UI makes one for each invite and for each
 	// attempt to join. Required.
 	NewCall func() (Call, error)
+	// NewEcho, if set, makes the echo test: a call already connected to
+	// this machine itself, so that the user hears their own voice as a
+	// peer would. Nil leaves the echo test out.
+	NewEcho func() (Call, error)
 	// Start is the first screen.
 	Start Screen
 	// JoinCode is the invite given as "parley join CODE"; with ScreenJoin
@@ -79,7 +84,7 @@ func Run(opts Options) error {
 	dark := r.HasDarkBackground() // asks the terminal now, before Bubble Tea reads its input
 
 	term := lockedOutput(out)
-	tr := &tracker{newCall: opts.NewCall}
+	tr := &tracker{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -92,7 +97,8 @@ func Run(opts Options) error {
 		printCode: opts.PrintCode,
 	}
 	m := newModel(sh, config{
-		newCall:  tr.make,
+		newCall:  tr.maker(opts.NewCall),
+		newEcho:  tr.maker(opts.NewEcho),
 		start:    opts.Start,
 		joinCode: opts.JoinCode,
 		ctx:      ctx,
@@ -132,8 +138,6 @@ func filter(m tea.Model, msg tea.Msg) tea.Msg {
 // tracker keeps every call the UI makes, so that Run can close whatever is
 // left when the program stops, including a call still being made.
 type tracker struct {
-	newCall func() (Call, error)
-
 	mu      sync.Mutex
 	calls   []*trackedCall
 	stopped bool
@@ -141,14 +145,22 @@ type tracker struct {
 
 var errQuitting = errors.New("parley is quitting")
 
-func (t *tracker) make() (Call, error) {
+// maker returns newCall with its calls tracked; nil stays nil.
+func (t *tracker) maker(newCall func() (Call, error)) func() (Call, error) {
+	if newCall == nil {
+		return nil
+	}
+	return func() (Call, error) { return t.make(newCall) }
+}
+
+func (t *tracker) make(newCall func() (Call, error)) (Call, error) {
 	t.mu.Lock()
 	stopped := t.stopped
 	t.mu.Unlock()
 	if stopped {
 		return nil, errQuitting
 	}
-	c, err := t.newCall()
+	c, err := newCall()
 	if err != nil {
 		return nil, err
 	}
