@@ -216,7 +216,7 @@ type harness struct {
 	clock  *fakeClock
 	clip   *safeBuffer
 	calls  []*fakeCall
-	echoes []*fakeCall // echo-test calls
+	echoes []*fakeCall          // echo-test calls
 	wrap   func(*fakeCall) Call // how new calls are presented; nil: as they are
 	parked []parked
 	timers []tea.Msg // messages scheduled with tick (other than tickMsg)
