@@ -32,7 +32,7 @@ func decodeAll(t *testing.T, pkts []Packet) []int16 {
 	buf := make([]int16, 5760)
 	for i, p := range pkts {
 		if p.Data == nil {
-			if err := dec.DecodePLC(buf[:p.Samples]); err != nil {
+			if err := dec.DecodePLC(buf[:p.Samples:p.Samples]); err != nil {
 				t.Fatalf("packet %d: PLC: %v", i, err)
 			}
 			out = append(out, buf[:p.Samples]...)

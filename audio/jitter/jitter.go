@@ -328,8 +328,13 @@ func (b *Buffer) produce(now time.Time) bool {
 	excess := delay - target
 	half := duration(int64(b.pull / 2))
 	frame := duration(int64(b.frame))
+	// Short of the target, the delay grows by a frame of silence, or in
+	// speech where a frame is missing: its concealment plays anyway, and
+	// the frame, or its FEC in the next packet, may still come in time.
+	// Only far short does it grow in the middle of speech.
+	ready := len(b.pkts) > 0 && b.pkts[0].ts == b.next
 	switch {
-	case excess < -half && (b.silent || excess <= -frame/2):
+	case excess < -half && (b.silent || excess <= -frame/2 && !ready || excess <= -2*frame):
 		b.insert(-excess)
 		return true
 	case excess >= duration(int64(b.pull)) && b.silent || excess >= 2*frame:
@@ -345,7 +350,7 @@ func (b *Buffer) produce(now time.Time) bool {
 // silence, concealment in speech.
 func (b *Buffer) insert(d time.Duration) {
 	n := min((samples(d)+quantum-1)/quantum*quantum, b.frame)
-	out := b.scratch[:n]
+	out := b.scratch[:n:n] // opus.v2 decodes cap(out) samples
 	if b.silent {
 		clear(out)
 	} else if b.dec.DecodePLC(out) != nil {
@@ -411,7 +416,7 @@ func (b *Buffer) decodeNext(buf []int16) {
 			return
 		}
 		if gap <= b.frame && gap%quantum == 0 {
-			out := buf[:gap]
+			out := buf[:gap:gap]
 			if b.dec.DecodeFEC(q.data, out) == nil {
 				b.stats.FEC++
 				b.lost()
@@ -466,7 +471,7 @@ func (b *Buffer) playSilence(buf []int16, n int) {
 // goes on.
 func (b *Buffer) conceal(buf []int16, n int) {
 	n = max(quantum, n/quantum*quantum)
-	out := buf[:n]
+	out := buf[:n:n]
 	if b.lossRun >= fadeEnd || b.dec.DecodePLC(out) != nil {
 		clear(out)
 	}

@@ -102,6 +102,8 @@ type result struct {
 	delays []time.Duration
 	warm   Stats
 	lost   int // packets the network lost
+	// grew is when audio was first inserted.
+	grew time.Duration
 }
 
 // simulate plays a call of the given length, looping pkts as the stream,
@@ -164,6 +166,9 @@ func simulateLoop(t testing.TB, pkts []sent, loop int, length time.Duration, ppm
 		now = start.Add(tk)
 		b.Pull(buf)
 		res.out = append(res.out, buf...)
+		if res.grew == 0 && b.Stats().Inserted > 0 {
+			res.grew = tk
+		}
 		if k%100 == 0 {
 			s := b.Stats()
 			res.delays = append(res.delays, s.Delay)
@@ -269,6 +274,56 @@ func TestRandomLoss(t *testing.T) {
 		t.Errorf("only %d of %d lost frames came back from FEC", s.FEC, missing)
 	}
 	t.Logf("lost %d (%.1f%%): %+v", res.lost, 100*float64(res.lost)/float64(s.Frames+uint64(res.lost)), s)
+}
+
+// TestFECIsExact: with room for the next packet, each lost frame plays as
+// the next packet's FEC decodes it, bit for bit. (opus.v2 decodes as many
+// samples as the slice's capacity, so a roomy buffer once made this PLC.)
+func TestFECIsExact(t *testing.T) {
+	pkts := encode(t, speech(5*rate), audio.EncoderOptions{})
+	lost := func(i int) bool { return i%7 == 3 }
+	res := simulate(t, pkts, 5*time.Second+200*time.Millisecond, 0, lossy(lost), Config{Fixed: 40 * time.Millisecond})
+	dec, err := opus.NewDecoder(rate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref []int16
+	for i, p := range pkts {
+		buf := make([]int16, 960)
+		if lost(i) {
+			err = dec.DecodeFEC(pkts[i+1].data, buf)
+		} else {
+			_, err = dec.Decode(p.data, buf)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref = append(ref, buf...)
+	}
+	if offsetOf(res.out, ref) < 0 {
+		t.Errorf("the played audio is not the decode with FEC, bit for bit: %+v", res.stats)
+	}
+	if s := res.stats; s.FEC != uint64(res.lost) || s.Concealed != 0 {
+		t.Errorf("%d lost, %d from FEC, %d concealed; want all from FEC", res.lost, s.FEC, s.Concealed)
+	}
+}
+
+// TestGrowsAtALoss: when losses raise the target in the middle of speech,
+// the delay grows at the next missing frame, whose concealment plays
+// anyway, and that frame then comes back from FEC.
+func TestGrowsAtALoss(t *testing.T) {
+	pkts := encode(t, speech(rate), audio.EncoderOptions{})
+	lost := func(i int) bool { return i == 3 || i == 10 || i == 25 }
+	res := simulate(t, pkts, 700*time.Millisecond, 0, lossy(lost), Config{})
+	s := res.stats
+	// Frame 25 plays at about 25×20 + 20 ms; frame 11, right after the
+	// second loss, at 240 ms.
+	if res.grew < 500*time.Millisecond {
+		t.Errorf("the delay grew at %v, in the middle of speech; want it at the loss at 520 ms", res.grew)
+	}
+	if s.Inserted != 20*time.Millisecond || s.FEC != 1 || s.Concealed != 2 {
+		t.Errorf("%+v; want 20 ms inserted, then the third loss from FEC", s)
+	}
 }
 
 func TestBurstLoss(t *testing.T) {
