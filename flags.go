@@ -33,6 +33,7 @@ Usage:
   parley join [CODE] [flags]  join a call: paste the invite, send back the answer
   parley echo [flags]         hear yourself through a whole call, before a real one
   parley devices              list microphones and speakers
+  parley bench [--json]       measure latency, quality and cost (see BENCH.md)
   parley help                 show this help
 
 Flags:

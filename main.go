@@ -7,6 +7,7 @@
 //	parley join [CODE]      answer an invite
 //	parley echo             hear yourself through a whole call
 //	parley devices          list microphones and speakers
+//	parley bench            measure latency, quality and cost
 //
 // Run "parley help" for the flags.
 package main
@@ -32,6 +33,11 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bench" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runBench(ctx, args[1:], stdout, stderr)
+	}
 	cmd, cfg, err := parseArgs(args, configPath(), stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return headless.ExitOK

@@ -8,15 +8,12 @@
 package voice
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
-
 	"parley/audio"
 	"parley/audio/jitter"
 	"parley/rtc"
@@ -66,10 +63,7 @@ type Session struct {
 	started bool
 	closed  bool
 
-	// Owned by the input's goroutine.
-	seq uint16
-	ts  uint32
-
+	tx      *Sender // owned by the input's goroutine
 	sendErr atomic.Pointer[error]
 }
 
@@ -93,9 +87,6 @@ func Open(cfg Config) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{cfg: cfg, io: io, enc: enc, buf: buf}
-	var r [6]byte
-	rand.Read(r[:])
-	s.seq, s.ts = binary.BigEndian.Uint16(r[:2]), binary.BigEndian.Uint32(r[2:])
 	window := 50 * time.Millisecond
 	s.mic = audio.NewMeter(window, func(audio.Level) { s.levels() })
 	s.peer = audio.NewMeter(window, nil)
@@ -123,6 +114,7 @@ func (s *Session) Start(call *rtc.Call) error {
 	}
 	s.started = true
 	s.call = call
+	s.tx = NewSender(s.enc, call)
 	call.SetAudioReceiver(func(pkt *rtp.Packet, at time.Time) {
 		s.buf.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, at)
 	})
@@ -159,20 +151,7 @@ func (s *Session) followLoss(call *rtc.Call) {
 // send encodes one period of input and sends what the encoder gives.
 func (s *Session) send(pcm []int16) {
 	s.mic.Write(pcm)
-	err := s.enc.Write(pcm, func(pk audio.Packet) {
-		if pk.Data != nil {
-			err := s.call.WriteAudio(&rtp.Packet{
-				Header:  rtp.Header{Version: 2, Marker: pk.Marker, SequenceNumber: s.seq, Timestamp: s.ts},
-				Payload: pk.Data,
-			})
-			if err != nil {
-				s.sendErr.CompareAndSwap(nil, &err)
-			}
-			s.seq++
-		}
-		s.ts += uint32(pk.Samples)
-	})
-	if err != nil {
+	if err := s.tx.Write(pcm); err != nil {
 		s.sendErr.CompareAndSwap(nil, &err)
 	}
 }

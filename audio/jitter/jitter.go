@@ -9,16 +9,22 @@
 // spread of r over the last two seconds (and the last 50 packets) is the
 // network's jitter. A packet's relative delay is its r minus the smallest
 // r in that window. The target delay, from the quickest packet's arrival
-// to the moment its first sample is pulled, is
+// to the moment its first sample is pulled, is the 95th percentile of
+// relative delay, plus one more frame while packets are being lost, so
+// that the packet after a lost one, which carries the lost one's FEC, is
+// there in time. The delay held is at least the target and, as frames
+// start at the speaker's pulls, less than a pull more.
 //
-//	max(one frame, 95th percentile of relative delay + half a pull)
-//
-// plus one more frame while packets are being lost, so that the packet
-// after a lost one, which carries the lost one's FEC, is there in time.
+// There is no floor of a whole frame: frame n+1 is due a frame after
+// frame n and comes a frame after it, give or take the jitter, so the
+// jitter is all the delay a frame needs. (NetEQ's floor of one packet
+// counts the packet being played; this delay does not.)
 //
 // Each time a frame is due the buffer compares the current delay with the
-// target. Too little: it inserts audio (zeros in silence; Opus concealment
-// in speech, but only for a shortfall of half a frame or more). Too much:
+// target. Too little: it inserts audio, zeros in silence, and in speech
+// Opus concealment where the next frame has not come (a late packet then
+// still plays, and a lost one's FEC may yet come), or when two frames
+// short. Too much:
 // it drops a silent frame, or, when far over, crossfades two frames of
 // speech into one. The same mechanism absorbs clock drift between the two
 // machines: a few samples a second accumulate until a silence soaks them
@@ -209,7 +215,12 @@ func (b *Buffer) Push(seq uint16, ts uint32, payload []byte, at time.Time) {
 		if slices.Contains(b.played[:min(b.nplayed, len(b.played))], ext) {
 			b.stats.Duplicates++
 		} else {
+			// It was concealed, but it was late, not lost: no reason to
+			// wait for FEC.
 			b.stats.Late++
+			if n := len(b.losses); n > 0 {
+				b.losses = b.losses[:n-1]
+			}
 		}
 		return
 	}
@@ -279,7 +290,7 @@ func (b *Buffer) target() (target, minR time.Duration) {
 	}
 	p95 := rs[(len(rs)*95+99)/100-1] - minR
 	frame := duration(int64(b.frame))
-	target = max(frame, p95+duration(int64(b.pull/2)))
+	target = p95
 	if len(b.losses) >= 2 {
 		target += frame
 	}
@@ -315,7 +326,7 @@ func (b *Buffer) produce(now time.Time) bool {
 	delay := now.Sub(b.base) - duration(b.next) - minR
 	b.stats.Target = target
 	if !b.playing {
-		if len(b.pkts) == 0 || delay < target-duration(int64(b.pull/2)) {
+		if len(b.pkts) == 0 || delay < target {
 			return false
 		}
 		b.playing = true
@@ -326,15 +337,14 @@ func (b *Buffer) produce(now time.Time) bool {
 	b.pcmStore = b.pcmStore[:0]
 
 	excess := delay - target
-	half := duration(int64(b.pull / 2))
 	frame := duration(int64(b.frame))
-	// Short of the target, the delay grows by a frame of silence, or in
-	// speech where a frame is missing: its concealment plays anyway, and
-	// the frame, or its FEC in the next packet, may still come in time.
-	// Only far short does it grow in the middle of speech.
+	// Short of the target, the delay grows in silence, or in speech where
+	// the next frame is missing: concealment would play anyway, and the
+	// frame, or its FEC in the next packet, may still come in time. Only
+	// far short does it grow in the middle of speech.
 	ready := len(b.pkts) > 0 && b.pkts[0].ts == b.next
 	switch {
-	case excess < -half && (b.silent || excess <= -frame/2 && !ready || excess <= -2*frame):
+	case excess < 0 && (b.silent || !ready || excess <= -2*frame):
 		b.insert(-excess)
 		return true
 	case excess >= duration(int64(b.pull)) && b.silent || excess >= 2*frame:
@@ -349,7 +359,7 @@ func (b *Buffer) produce(now time.Time) bool {
 // insert adds about d of audio without moving on in the stream: zeros in
 // silence, concealment in speech.
 func (b *Buffer) insert(d time.Duration) {
-	n := min((samples(d)+quantum-1)/quantum*quantum, b.frame)
+	n := min(max(quantum, (samples(d)+quantum-1)/quantum*quantum), b.frame)
 	out := b.scratch[:n:n] // opus.v2 decodes cap(out) samples
 	if b.silent {
 		clear(out)

@@ -212,8 +212,8 @@ func TestInOrderIsExact(t *testing.T) {
 			if s.Concealed+s.FEC+s.Late+s.DTX != 0 || s.Inserted+s.Dropped != 0 {
 				t.Errorf("a perfect network changed the audio: %+v", s)
 			}
-			if s.Target != frame {
-				t.Errorf("target %v, want one frame, %v", s.Target, frame)
+			if s.Target > time.Millisecond {
+				t.Errorf("target %v, want the jitter: none", s.Target)
 			}
 			// The first sample plays a frame after its packet came, which
 			// was a frame after it was spoken; give or take a pull.
@@ -355,14 +355,27 @@ func TestJitter(t *testing.T) {
 	pkts := encode(t, speech(rate), audio.EncoderOptions{})
 	res := simulate(t, pkts, 60*time.Second, 0, jittery(3, 30*time.Millisecond), Config{})
 	s := res.stats
-	if s.Concealed+s.FEC != res.warm.Concealed+res.warm.FEC || s.Late != res.warm.Late {
-		t.Errorf("frames lost after the first 3 s: at 3 s %+v, at the end %+v", res.warm, s)
-	}
-	if s.Target < 30*time.Millisecond || s.Target > 45*time.Millisecond {
+	checkFewLate(t, res)
+	if s.Target < 25*time.Millisecond || s.Target > 45*time.Millisecond {
 		t.Errorf("target %v for 30 ms of jitter", s.Target)
 	}
 	checkNoCreep(t, res, 0)
 	t.Logf("%+v", s)
+}
+
+// checkFewLate checks that after the first 3 s nothing was lost but a
+// few late packets: the target is the 95th percentile of the jitter, so
+// the slowest packets may miss their time, but once in a few hundred.
+func checkFewLate(t *testing.T, res result) {
+	t.Helper()
+	s, w := res.stats, res.warm
+	late := s.Late - w.Late
+	if s.FEC != w.FEC || s.Concealed-w.Concealed != late {
+		t.Errorf("frames lost after the first 3 s: at 3 s %+v, at the end %+v", w, s)
+	}
+	if limit := (s.Frames - w.Frames) / 200; late > limit {
+		t.Errorf("%d packets late after the first 3 s, of %d; want at most %d", late, s.Frames-w.Frames, limit)
+	}
 }
 
 // checkNoCreep checks that the delay stays near the target from 3 s on,
@@ -411,9 +424,7 @@ func TestDrift(t *testing.T) {
 			t.Parallel()
 			res := simulate(t, pkts, 10*time.Minute, ppm, jittery(5, 10*time.Millisecond), Config{})
 			s := res.stats
-			if s.Concealed+s.FEC != res.warm.Concealed+res.warm.FEC {
-				t.Errorf("frames made up after the first 3 s: at 3 s %+v, at the end %+v", res.warm, s)
-			}
+			checkFewLate(t, res)
 			checkNoCreep(t, res, 0)
 			// 200 ppm of 10 minutes is 120 ms, to be dropped or inserted.
 			moved := s.Dropped - s.Inserted

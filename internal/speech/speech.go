@@ -130,7 +130,7 @@ func Align(ref, got []int16, maxLag int) int {
 	for i := range x {
 		x[i] = cmplx.Conj(x[i]) * y[i]
 	}
-	r := fft.Sequence(nil, x) // r[lag] = Σ ref[i]·got[i+lag]
+	r := fft.Sequence(nil, x) // r[lag] = n·Σ ref[i]·got[i+lag]
 	best := 0
 	for lag := 1; lag <= maxLag; lag++ {
 		if r[lag] > r[best] {

@@ -1,0 +1,179 @@
+// Package bench measures parley's calls: latency, quality, CPU, memory and
+// connect time. Two peers run in one process over real UDP on loopback,
+// with the real pion stack, real Opus and the real jitter buffer, and an
+// impairment relay between them (internal/relay).
+//
+// Each peer has a "device": a goroutine that, every 10 ms, hands one
+// period of the talk to the sender (as a capture callback would) and pulls
+// one period from the receivers (as a playback callback would, a period
+// before it is heard). Peer B's device starts half a period after A's, the
+// average phase of two unrelated sound cards. The talk is speech (espeak-ng,
+// or a synthetic voice without it) with timing markers: 20 ms chirps every
+// half second. Mouth-to-ear latency is from the moment a marker is spoken
+// to the moment its copy is heard, found by matched filtering in what B
+// played. B plays what A says through three receivers side by side: the
+// adaptive jitter buffer, decode-on-arrival with no buffer, and a fixed
+// 80 ms buffer.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"parley/internal/relay"
+	"parley/internal/speech"
+)
+
+// Scenario is one network condition and frame size.
+type Scenario struct {
+	Name  string
+	About string
+	Frame time.Duration
+	// Impair applies to each direction.
+	Impair relay.Impairment
+}
+
+// Scenarios returns the standard scenarios: a clean network, 5% random
+// loss with 20 ms of jitter, and 15% bursty loss with 40 ms of jitter,
+// each with 20 ms and with 10 ms frames. Jitter is a uniform random
+// extra delay, so it reorders packets too.
+func Scenarios() []Scenario {
+	nets := []struct {
+		name, about string
+		imp         relay.Impairment
+	}{
+		{"clean", "clean", relay.Impairment{}},
+		{"loss5", "5% loss + 20 ms jitter", relay.Impairment{Loss: 0.05, Jitter: 20 * time.Millisecond}},
+		{"burst15", "15% bursty loss + 40 ms jitter", relay.Impairment{Burst: relay.BurstyLoss(0.15, 3), Jitter: 40 * time.Millisecond}},
+	}
+	var out []Scenario
+	for _, n := range nets {
+		for _, f := range []time.Duration{20 * time.Millisecond, 10 * time.Millisecond} {
+			ms := f.Milliseconds()
+			out = append(out, Scenario{
+				Name:   fmt.Sprintf("%s-%dms", n.name, ms),
+				About:  fmt.Sprintf("%s, %d ms frames", n.about, ms),
+				Frame:  f,
+				Impair: n.imp,
+			})
+		}
+	}
+	return out
+}
+
+// Find returns the standard scenarios named, or an error naming the ones
+// there are.
+func Find(names []string) ([]Scenario, error) {
+	all := Scenarios()
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []Scenario
+	for _, name := range names {
+		found := false
+		for _, s := range all {
+			if s.Name == name {
+				out, found = append(out, s), true
+			}
+		}
+		if !found {
+			var known []string
+			for _, s := range all {
+				known = append(known, s.Name)
+			}
+			return nil, fmt.Errorf("no scenario %q; there are %v", name, known)
+		}
+	}
+	return out, nil
+}
+
+// Options configure a run.
+type Options struct {
+	Scenarios []Scenario
+	// Duration is how long each call talks; 0 means 20 s.
+	Duration time.Duration
+	// Talk is the speech to send, 48 kHz mono; nil makes it with
+	// espeak-ng, or a synthetic voice where espeak-ng is missing.
+	Talk []int16
+	// Cost adds a plain call, with no relay or baselines, for the CPU
+	// and memory figures per peer.
+	Cost bool
+	// Progress, if set, receives a line as each scenario starts.
+	Progress io.Writer
+}
+
+// Run runs the scenarios one after the other.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Duration == 0 {
+		o.Duration = 20 * time.Second
+	}
+	if o.Duration < 3*time.Second {
+		return nil, errors.New("the duration must be at least 3 s")
+	}
+	if o.Duration > 10*time.Minute {
+		return nil, errors.New("the duration must be at most 10 min")
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	rep := &Report{Machine: machine(), Duration: o.Duration.Seconds()}
+	talk, source, err := makeTalk(o.Talk)
+	if err != nil {
+		return nil, err
+	}
+	rep.Source = source
+	for _, s := range o.Scenarios {
+		fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
+		debug.FreeOSMemory()
+		res, err := runScenario(ctx, s, talk, o.Duration)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		rep.Results = append(rep.Results, *res)
+		rep.PeakRSSMB = max(rep.PeakRSSMB, res.rssMB)
+	}
+	if o.Cost {
+		fmt.Fprintf(o.Progress, "bench: a plain call, for CPU and memory (%v)…\n", o.Duration)
+		debug.FreeOSMemory()
+		cpu, rss, err := measureCost(ctx, talk, o.Duration, 20*time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("plain call: %w", err)
+		}
+		rep.Cost = &Cost{CPU: cpu, RSSMB: rss}
+		rep.PeakRSSMB = max(rep.PeakRSSMB, rss)
+	}
+	rep.Targets = targets(rep)
+	return rep, nil
+}
+
+// talkText is what espeak-ng says; it loops for longer runs.
+const talkText = "Hello from parley. This call goes straight from one terminal to the other, " +
+	"with no server in the middle. Can you hear me clearly? Seven, eight, nine, ten. " +
+	"The quick brown fox jumps over the lazy dog, and the five boxing wizards jump quickly."
+
+// makeTalk returns the speech to send and says what it is.
+func makeTalk(given []int16) ([]int16, string, error) {
+	if given != nil {
+		return given, "the given speech", nil
+	}
+	dir, err := os.MkdirTemp("", "parley-bench")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "talk.wav")
+	switch err := speech.Speak(talkText, path); {
+	case errors.Is(err, speech.ErrNoEspeak):
+		return synthetic(20 * speech.Rate), "a synthetic voice (espeak-ng not found)", nil
+	case err != nil:
+		return nil, "", err
+	}
+	pcm, err := readWAV(path)
+	return pcm, "espeak-ng speech", err
+}

@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShortRun runs the clean scenario for a few seconds, so that the
+// benchmark cannot rot. It checks that every figure was measured, not
+// how good it is: the targets are the benchmark's business.
+func TestShortRun(t *testing.T) {
+	scenarios, err := Find([]string{"clean-20ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), Options{Scenarios: scenarios, Duration: 4 * time.Second, Cost: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || len(rep.Results[0].Receivers) != 3 {
+		t.Fatalf("results: %+v", rep.Results)
+	}
+	res := rep.Results[0]
+	for _, rv := range res.Receivers {
+		if rv.Markers == 0 || rv.Found < rv.Markers*3/4 {
+			t.Errorf("%s: found %d of %d markers", rv.Name, rv.Found, rv.Markers)
+		}
+		if rv.P50 <= 0 || rv.P50 > rv.P95 || rv.P95 > rv.Max || rv.Max > 1000 {
+			t.Errorf("%s: latency p50 %v, p95 %v, max %v ms", rv.Name, rv.P50, rv.P95, rv.Max)
+		}
+		if rv.Corr < 0.5 || rv.LSD <= 0 || rv.LSD > 10 {
+			t.Errorf("%s: correlation %v, distance %v dB", rv.Name, rv.Corr, rv.LSD)
+		}
+	}
+	// The fixed buffer holds its 80 ms more than the adaptive one does on
+	// a clean network.
+	if a, f := res.receiver(Adaptive), res.receiver(Fixed80); f.P50 < a.P50+40 {
+		t.Errorf("fixed 80 ms at %v ms, adaptive at %v ms", f.P50, a.P50)
+	}
+	if res.BitrateAB < 5 || res.BitrateBA < 5 || res.InviteChars == 0 || res.ConnectMs <= 0 {
+		t.Errorf("bitrates %v, %v kb/s; invite %d chars; connect %v ms", res.BitrateAB, res.BitrateBA, res.InviteChars, res.ConnectMs)
+	}
+	if rep.Cost == nil || rep.Cost.CPU <= 0 || rep.Cost.RSSMB <= 0 || rep.PeakRSSMB <= 0 {
+		t.Errorf("cost %+v, peak RSS %v", rep.Cost, rep.PeakRSSMB)
+	}
+	for _, tg := range rep.Targets {
+		if strings.Contains(tg.What, "clean, 20 ms") && tg.Status != "PASS" && tg.Status != "MISS" {
+			t.Errorf("target %q: %s", tg.What, tg.Status)
+		}
+	}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "clean-20ms") || !strings.Contains(b.String(), "targets:") {
+		t.Errorf("text report:\n%s", b.String())
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		t.Error(err)
+	}
+	t.Logf("\n%s", b.String())
+}
+
+func TestFindMarker(t *testing.T) {
+	talk := synthetic(3 * rate)
+	sig, at := withMarkers(talk, 3*rate)
+	delayed := append(make([]int16, 1234), sig...)
+	for k, p := range at {
+		j, score := findMarker(delayed, k, p, p+rate)
+		if j != p+1234 || score < 0.99 {
+			t.Errorf("marker %d at %d: found at %d (score %.2f); want %d", k, p, j, score, p+1234)
+		}
+		// Not the marker before or after it.
+		if j, _ := findMarker(delayed, k+1, p, p+rate/4); j >= 0 {
+			t.Errorf("marker %d taken for marker %d", k, k+1)
+		}
+	}
+}
+
+func TestFind(t *testing.T) {
+	if _, err := Find([]string{"nope"}); err == nil || !strings.Contains(err.Error(), "clean-20ms") {
+		t.Errorf("unknown scenario: %v", err)
+	}
+	all, _ := Find(nil)
+	if len(all) != 6 {
+		t.Errorf("%d scenarios", len(all))
+	}
+}

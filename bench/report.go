@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report is a run's results. Times are in milliseconds.
+type Report struct {
+	Machine   string   `json:"machine"`
+	Source    string   `json:"source"`
+	Duration  float64  `json:"duration_s"`
+	Results   []Result `json:"results"`
+	PeakRSSMB float64  `json:"peak_rss_mb"`
+	Cost      *Cost    `json:"cost,omitempty"`
+	Targets   []Target `json:"targets"`
+}
+
+// Result is one scenario's figures.
+type Result struct {
+	Scenario  string     `json:"scenario"`
+	About     string     `json:"about"`
+	FrameMs   float64    `json:"frame_ms"`
+	Receivers []Receiver `json:"receivers"`
+	// Stages splits the adaptive receiver's mean latency.
+	Stages Stages `json:"stages"`
+	// Bitrates are Opus payload, kb/s; losses are what the relay dropped,
+	// in % of packets, every packet counted (chat and RTCP too).
+	BitrateAB float64 `json:"bitrate_ab_kbps"`
+	BitrateBA float64 `json:"bitrate_ba_kbps"`
+	LossAB    float64 `json:"loss_ab_pct"`
+	LossBA    float64 `json:"loss_ba_pct"`
+	// CPU is the process's CPU time over the call, in % of one core, per
+	// peer: half of it. The relay and the two baseline receivers count
+	// in it too, so it is an upper bound.
+	CPU float64 `json:"cpu_pct_per_peer"`
+	// RSSMB is the largest resident set during the call, both peers in
+	// one process.
+	RSSMB       float64 `json:"rss_mb"`
+	ConnectMs   float64 `json:"connect_ms"`
+	InviteMs    float64 `json:"invite_ms"`
+	InviteChars int     `json:"invite_chars"`
+
+	rssMB float64
+}
+
+// Receiver is how one receiver did on A's talk.
+type Receiver struct {
+	Name string `json:"name"`
+	// Mouth-to-ear latency over the markers found.
+	P50     float64 `json:"p50_ms"`
+	P95     float64 `json:"p95_ms"`
+	Max     float64 `json:"max_ms"`
+	Markers int     `json:"markers"`
+	Found   int     `json:"found"`
+	// TargetMs is the jitter buffer's mean target.
+	TargetMs float64 `json:"target_ms"`
+	// In % of frames (late: of packets).
+	LatePct      float64 `json:"late_pct"`
+	ConcealedPct float64 `json:"concealed_pct"`
+	FECPct       float64 `json:"fec_pct"`
+	// ShortPct is, for decode on arrival, the periods that found too
+	// little audio queued.
+	ShortPct float64 `json:"short_pct"`
+	// Speech quality against what was said.
+	LSD    float64 `json:"lsd_db"`
+	Corr   float64 `json:"corr"`
+	WarpMs float64 `json:"warp_ms"`
+}
+
+// Stages are where the mean mouth-to-ear latency goes: from speaking to
+// the frame's packet leaving (the capture period and the frame filling),
+// on the network, from arrival to the playback pull (the jitter buffer),
+// and from the pull to the ear (the playback period).
+type Stages struct {
+	CaptureMs float64 `json:"capture_ms"`
+	NetworkMs float64 `json:"network_ms"`
+	BufferMs  float64 `json:"buffer_ms"`
+	OutputMs  float64 `json:"output_ms"`
+}
+
+// Cost is what a plain call costs: both peers talking, 20 ms frames, no
+// relay and no baseline receivers. CPU is the process's, halved: % of
+// one core per peer. RSS is the largest resident set of the process that
+// holds both peers.
+type Cost struct {
+	CPU   float64 `json:"cpu_pct_per_peer"`
+	RSSMB float64 `json:"rss_mb"`
+}
+
+// Target is one of the goals the benchmark checks.
+type Target struct {
+	What   string  `json:"what"`
+	Value  float64 `json:"value"`
+	Limit  float64 `json:"limit"`
+	Unit   string  `json:"unit"`
+	Status string  `json:"status"` // PASS, MISS, or "not run"
+}
+
+func (r *Report) result(name string) *Result {
+	for i := range r.Results {
+		if r.Results[i].Scenario == name {
+			return &r.Results[i]
+		}
+	}
+	return nil
+}
+
+func (r *Result) receiver(name string) *Receiver {
+	for i := range r.Receivers {
+		if r.Receivers[i].Name == name {
+			return &r.Receivers[i]
+		}
+	}
+	return nil
+}
+
+// targets checks the goals against what ran.
+func targets(r *Report) []Target {
+	var out []Target
+	check := func(what, unit string, limit float64, value func() (float64, bool)) {
+		t := Target{What: what, Limit: limit, Unit: unit, Status: "not run"}
+		if v, ok := value(); ok {
+			t.Value, t.Status = v, "MISS"
+			if v <= limit {
+				t.Status = "PASS"
+			}
+		}
+		out = append(out, t)
+	}
+	adaptive := func(scenario string, f func(*Receiver) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			res := r.result(scenario)
+			if res == nil {
+				return 0, false
+			}
+			rv := res.receiver(Adaptive)
+			return f(rv), rv.Found > 0
+		}
+	}
+	scenario := func(name string, f func(*Result) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			res := r.result(name)
+			if res == nil {
+				return 0, false
+			}
+			return f(res), true
+		}
+	}
+	p50 := func(rv *Receiver) float64 { return rv.P50 }
+	check("clean, 20 ms frames: mouth-to-ear p50", "ms", 60, adaptive("clean-20ms", p50))
+	check("clean, 10 ms frames: mouth-to-ear p50", "ms", 40, adaptive("clean-10ms", p50))
+	check("5% loss + 20 ms jitter: mouth-to-ear p50", "ms", 100, adaptive("loss5-20ms", p50))
+	check("5% loss + 20 ms jitter: log-spectral distance above clean's", "dB", 0.7, func() (float64, bool) {
+		clean, lossy := r.result("clean-20ms"), r.result("loss5-20ms")
+		if clean == nil || lossy == nil {
+			return 0, false
+		}
+		return lossy.receiver(Adaptive).LSD - clean.receiver(Adaptive).LSD, true
+	})
+	check("5% loss + 20 ms jitter: concealed", "%", 2, adaptive("loss5-20ms", func(rv *Receiver) float64 { return rv.ConcealedPct }))
+	check("plain call, 20 ms frames: CPU per peer", "% of a core", 3, func() (float64, bool) {
+		if r.Cost == nil {
+			return 0, false
+		}
+		return r.Cost.CPU, true
+	})
+	check("peak RSS (both peers in one process)", "MB", 40, func() (float64, bool) { return r.PeakRSSMB, len(r.Results) > 0 })
+	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
+	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
+	check("invite code made, without STUN", "ms", 100, scenario("clean-20ms", func(r *Result) float64 { return r.InviteMs }))
+	return out
+}
+
+// WriteText writes the report as tables.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "parley bench: %.0f s per scenario, %s with a timing marker every 0.5 s\n", r.Duration, r.Source)
+	fmt.Fprintf(&b, "machine: %s\n\n", r.Machine)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\treceiver\tp50 ms\tp95 ms\tmax ms\tmarkers\ttarget ms\tlate %\tconcealed %\tFEC %\tshort %\tLSD dB\tcorr\twarp ms\t")
+	for _, res := range r.Results {
+		for i, rv := range res.Receivers {
+			name := res.Scenario
+			if i > 0 {
+				name = ""
+			}
+			jb := func(v float64) string {
+				if rv.Name == OnArrival {
+					return "-"
+				}
+				return fmt.Sprintf("%.1f", v)
+			}
+			short := "-"
+			if rv.Name == OnArrival {
+				short = fmt.Sprintf("%.1f", rv.ShortPct)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.3f\t%.0f\t\n",
+				name, rv.Name, rv.P50, rv.P95, rv.Max, rv.Found, rv.Markers, jb(rv.TargetMs),
+				jb(rv.LatePct), jb(rv.ConcealedPct), jb(rv.FECPct), short, rv.LSD, rv.Corr, rv.WarpMs)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(&b)
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\tinvite ms\tinvite chars\t")
+	for _, res := range r.Results {
+		s := res.Stages
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.1f\t%d\t\n",
+			res.Scenario, s.CaptureMs, s.NetworkMs, s.BufferMs, s.OutputMs, res.BitrateAB, res.BitrateBA,
+			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.InviteMs, res.InviteChars)
+	}
+	tw.Flush()
+	if r.Cost != nil {
+		fmt.Fprintf(&b, "\nplain call (20 ms frames, no relay, no baselines): CPU %.2f%% of a core per peer; RSS %.0f MB, both peers in one process\n", r.Cost.CPU, r.Cost.RSSMB)
+	}
+	fmt.Fprintln(&b, "\ntargets:")
+	for _, t := range r.Targets {
+		if t.Status == "not run" {
+			fmt.Fprintf(&b, "  %-7s %s ≤ %g %s\n", "-", t.What, t.Limit, t.Unit)
+			continue
+		}
+		fmt.Fprintf(&b, "  %-7s %s: %.1f %s (≤ %g)\n", t.Status, t.What, t.Value, t.Unit, t.Limit)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,17 @@
+//go:build !unix
+
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+)
+
+func cpuTime() time.Duration { return 0 }
+
+func sampleRSS(stop <-chan struct{}) float64 { <-stop; return 0 }
+
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d cores, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+}

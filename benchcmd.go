@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"parley/bench"
+	"parley/headless"
+)
+
+const benchUsage = `Usage: parley bench [--json] [--scenario NAME]... [--duration S]
+
+Measures calls between two peers in this process, over UDP on loopback
+through an impairment relay: mouth-to-ear latency, speech quality, CPU,
+memory and connect time, for the adaptive jitter buffer and two baselines.
+See BENCH.md.
+
+Flags:
+`
+
+// runBench runs "parley bench".
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("parley bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage)
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var names listFlag
+	var all []string
+	for _, s := range bench.Scenarios() {
+		all = append(all, s.Name)
+	}
+	fs.Var(&names, "scenario", "run only this scenario (repeatable): "+strings.Join(all, ", "))
+	dur := durationFlag(20 * time.Second)
+	fs.Var(&dur, "duration", "how long each call talks, in seconds (or a duration such as 1m)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return headless.ExitOK
+		}
+		return headless.ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "parley bench: unexpected argument %q\n", fs.Arg(0))
+		return headless.ExitUsage
+	}
+	scenarios, err := bench.Find(names.values)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley bench: %v\n", err)
+		return headless.ExitUsage
+	}
+	rep, err := bench.Run(ctx, bench.Options{Scenarios: scenarios, Duration: time.Duration(dur), Cost: true, Progress: stderr})
+	if err != nil {
+		fmt.Fprintf(stderr, "parley bench: %v\n", err)
+		return headless.ExitFailure
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "parley bench: %v\n", err)
+		return headless.ExitFailure
+	}
+	return headless.ExitOK
+}
+
+// durationFlag takes seconds ("20", "2.5") or a Go duration ("1m").
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+func (d *durationFlag) Set(v string) error {
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		*d = durationFlag(s * float64(time.Second))
+		return nil
+	}
+	p, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("want seconds, such as 20, or a duration, such as 1m")
+	}
+	*d = durationFlag(p)
+	return nil
+}
