@@ -5,7 +5,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=nolibopusfile)
 
 FUZZTIME ?= 10s
 
-.PHONY: help setup setup-test build run test fuzz vet fmt
+.PHONY: help setup setup-test build run test fuzz vet fmt bench
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ run: build ## set up, build and run parley
 test: setup-test vet ## set up and run every test, with the race detector and brief fuzzing
 	go test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
+
+bench: build ## run the full benchmark (about 2.5 min) and write BENCH.md from its output
+	scripts/bench
 
 fuzz: ## run each fuzz test for FUZZTIME (default 10s)
 	go test -run '^$$' -fuzz '^FuzzParseCode$$' -fuzztime $(FUZZTIME) ./rtc
