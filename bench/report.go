@@ -9,10 +9,12 @@ import (
 
 // Report is a run's results. Times are in milliseconds.
 type Report struct {
-	Machine   string   `json:"machine"`
-	Source    string   `json:"source"`
-	Duration  float64  `json:"duration_s"`
-	Results   []Result `json:"results"`
+	Machine  string   `json:"machine"`
+	Source   string   `json:"source"`
+	Duration float64  `json:"duration_s"`
+	Results  []Result `json:"results"`
+	// PeakRSSMB is the largest resident set during any call, the
+	// benchmark's recordings included.
 	PeakRSSMB float64  `json:"peak_rss_mb"`
 	Cost      *Cost    `json:"cost,omitempty"`
 	Targets   []Target `json:"targets"`
@@ -167,7 +169,12 @@ func targets(r *Report) []Target {
 		}
 		return r.Cost.CPU, true
 	})
-	check("peak RSS (both peers in one process)", "MB", 40, func() (float64, bool) { return r.PeakRSSMB, len(r.Results) > 0 })
+	check("plain call: peak RSS (both peers in one process)", "MB", 40, func() (float64, bool) {
+		if r.Cost == nil {
+			return 0, false
+		}
+		return r.Cost.RSSMB, true
+	})
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
 	check("invite code made, without STUN", "ms", 100, scenario("clean-20ms", func(r *Result) float64 { return r.InviteMs }))
