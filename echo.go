@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"time"
 
 	"parley/audio"
@@ -23,17 +21,12 @@ import (
 // with a real call's latency. It ends on Ctrl+C, or once a file input has
 // played through.
 func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
-	if cfg.usesDevice() {
-		orig, restore, err := quietStderr(cfg.logPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "parley: %v\n", err)
-			return headless.ExitFailure
-		}
-		defer restore()
-		if stderr == os.Stderr {
-			stderr = orig
-		}
+	stderr, restore, err := quietForDevices(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return headless.ExitFailure
 	}
+	defer restore()
 	say := func(v any) {
 		if v != nil {
 			b, _ := json.Marshal(v)
@@ -106,7 +99,7 @@ func newEcho(ctx context.Context, cfg config, log io.Writer, onLevels func(voice
 			e.Close()
 		}
 	}()
-	rcfg := rtc.Config{Loopback: true, Interfaces: loopbackInterfaces(), Log: log}
+	rcfg := rtc.Config{Loopback: true, Interfaces: rtc.LoopbackInterfaces(), Log: log}
 	if e.talker, err = rtc.New(rcfg); err != nil {
 		return nil, err
 	}
@@ -222,16 +215,4 @@ func bothConnected(ctx context.Context, a, b *rtc.Call) (rtc.Route, error) {
 		}
 	}
 	return route, nil
-}
-
-// loopbackInterfaces names the loopback interfaces ("lo", "lo0").
-func loopbackInterfaces() []string {
-	ifs, _ := net.Interfaces()
-	var names []string
-	for _, i := range ifs {
-		if i.Flags&net.FlagLoopback != 0 && i.Flags&net.FlagUp != 0 {
-			names = append(names, i.Name)
-		}
-	}
-	return names
 }

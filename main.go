@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"parley/audio"
 	"parley/headless"
 	"parley/internal/logfile"
 	"parley/rtc"
@@ -63,17 +64,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // runHeadless runs one call with JSON lines for a UI.
 func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, stdout, stderr io.Writer) int {
-	if cfg.usesDevice() {
-		orig, restore, err := quietStderr(cfg.logPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "parley: %v\n", err)
-			return headless.ExitFailure
-		}
-		defer restore()
-		if stderr == os.Stderr {
-			stderr = orig
-		}
+	stderr, restore, err := quietForDevices(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley: %v\n", err)
+		return headless.ExitFailure
 	}
+	defer restore()
 	if cfg.logPath != "" {
 		log, err := logfile.Open(cfg.logPath)
 		if err != nil {
@@ -108,6 +104,23 @@ func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, s
 		In:      stdin,
 		Out:     stdout,
 	})
+}
+
+// quietForDevices sends C libraries' stderr chatter to the log file when a
+// sound device is used, and returns where parley's own messages go: the
+// terminal still.
+func quietForDevices(cfg config, stderr io.Writer) (io.Writer, func(), error) {
+	if !cfg.usesDevice() {
+		return stderr, func() {}, nil
+	}
+	orig, restore, err := quietStderr(cfg.logPath)
+	if err != nil {
+		return stderr, nil, err
+	}
+	if stderr == os.Stderr {
+		stderr = orig
+	}
+	return stderr, restore, nil
 }
 
 // quietStderr points file descriptor 2 at the log file, so that what the
@@ -185,4 +198,14 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 		fmt.Fprintf(orig, "parley: could not write the log %s (%v); free some space or pass --log\n", log.Name(), err)
 	}
 	return headless.ExitOK
+}
+
+// redirectStderr is audio.RedirectStderr, leaving stderr alone where it
+// cannot be redirected.
+func redirectStderr(f interface{ Fd() uintptr }) (orig *os.File, restore func()) {
+	orig, undo, err := audio.RedirectStderr(f)
+	if err != nil {
+		return os.Stderr, func() {}
+	}
+	return orig, func() { undo() }
 }

@@ -20,7 +20,7 @@ import (
 // back and closes orig. Everything written to descriptor 2 meanwhile goes
 // to f, os.Stderr and a Go panic's message included. It changes the whole
 // process: call it from main, not from a library, and not concurrently.
-func RedirectStderr(f *os.File) (orig *os.File, restore func() error, err error) {
+func RedirectStderr(f interface{ Fd() uintptr }) (orig *os.File, restore func() error, err error) {
 	saved, err := unix.Dup(2)
 	if err != nil {
 		return nil, nil, fmt.Errorf("redirect stderr: %w", err)

@@ -170,7 +170,7 @@ func makeTalk(given []int16) ([]int16, string, error) {
 	path := filepath.Join(dir, "talk.wav")
 	switch err := speech.Speak(talkText, path); {
 	case errors.Is(err, speech.ErrNoEspeak):
-		return synthetic(20 * speech.Rate), "a synthetic voice (espeak-ng not found)", nil
+		return speech.Synthetic(20 * speech.Rate), "a synthetic voice (espeak-ng not found)", nil
 	case err != nil:
 		return nil, "", err
 	}

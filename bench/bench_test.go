@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parley/internal/speech"
 )
 
 // TestShortRun runs the clean scenario for a few seconds, so that the
@@ -65,7 +67,7 @@ func TestShortRun(t *testing.T) {
 }
 
 func TestFindMarker(t *testing.T) {
-	talk := synthetic(3 * rate)
+	talk := speech.Synthetic(3 * rate)
 	sig, at := withMarkers(talk, 3*rate)
 	delayed := append(make([]int16, 1234), sig...)
 	for k, p := range at {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -60,7 +59,7 @@ func connect(ctx context.Context, r *relay.Relay) (_ *connection, err error) {
 			c.close()
 		}
 	}()
-	cfg := rtc.Config{Loopback: true, Interfaces: loopbackInterfaces()}
+	cfg := rtc.Config{Loopback: true, Interfaces: rtc.LoopbackInterfaces()}
 	if c.a, err = rtc.New(cfg); err != nil {
 		return nil, err
 	}
@@ -151,17 +150,6 @@ func connected(ctx context.Context, c *rtc.Call) error {
 			return ctx.Err()
 		}
 	}
-}
-
-func loopbackInterfaces() []string {
-	ifs, _ := net.Interfaces()
-	var names []string
-	for _, i := range ifs {
-		if i.Flags&net.FlagLoopback != 0 && i.Flags&net.FlagUp != 0 {
-			names = append(names, i.Name)
-		}
-	}
-	return names
 }
 
 // device models one peer's sound card: every period it captures the next

@@ -112,27 +112,4 @@ func floats(s []int16, n int) []float64 {
 	return f
 }
 
-// synthetic returns n samples of a voice-like signal, for machines without
-// espeak-ng: 700 ms of a buzzy vowel with a gliding pitch, then 300 ms of
-// silence, over and over.
-func synthetic(n int) []int16 {
-	pcm := make([]int16, n)
-	phase := 0.0
-	for i := range pcm {
-		cyc := i % rate
-		if cyc >= rate*7/10 {
-			continue
-		}
-		t := float64(cyc) / rate
-		f0 := 120 + 40*math.Sin(2*math.Pi*1.3*t)
-		phase += 2 * math.Pi * f0 / rate
-		v := 0.0
-		for h := 1.0; h <= 12; h++ {
-			v += math.Sin(h*phase) / h
-		}
-		pcm[i] = int16(6000 * math.Sin(math.Pi*t/0.7) * v)
-	}
-	return pcm
-}
-
 func readWAV(path string) ([]int16, error) { return audio.ReadWAVFile(path) }

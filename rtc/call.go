@@ -263,6 +263,19 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 	return pc, nil
 }
 
+// LoopbackInterfaces names this machine's loopback interfaces ("lo",
+// "lo0"), for Config.Interfaces in calls on one machine.
+func LoopbackInterfaces() []string {
+	ifs, _ := net.Interfaces()
+	var names []string
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 && i.Flags&net.FlagUp != 0 {
+			names = append(names, i.Name)
+		}
+	}
+	return names
+}
+
 // virtualPrefixes name interfaces that only slow ICE down: container and
 // VM bridges that no peer can reach.
 var virtualPrefixes = []string{"docker", "br-", "veth", "virbr", "vmnet", "vboxnet", "cni", "flannel", "lxcbr", "podman"}

@@ -11,32 +11,14 @@ import (
 	"gopkg.in/hraban/opus.v2"
 
 	"parley/audio"
+	sp "parley/internal/speech"
 )
 
 const period = 480 // 10 ms pulls, as a device would
 
 // speech returns a voice-like signal of n samples: 700 ms of a buzzy
 // vowel with a gliding pitch, then 300 ms of silence, over and over.
-func speech(n int) []int16 {
-	pcm := make([]int16, n)
-	phase := 0.0
-	for i := range pcm {
-		cyc := i % rate
-		if cyc >= rate*7/10 {
-			continue
-		}
-		t := float64(cyc) / rate
-		f0 := 120 + 40*math.Sin(2*math.Pi*1.3*t)
-		phase += 2 * math.Pi * f0 / rate
-		env := math.Sin(math.Pi * t / 0.7)
-		v := 0.0
-		for h := 1.0; h <= 12; h++ {
-			v += math.Sin(h*phase) / h
-		}
-		pcm[i] = int16(6000 * env * v)
-	}
-	return pcm
-}
+func speech(n int) []int16 { return sp.Synthetic(n) }
 
 type sent struct {
 	seq  uint16

@@ -275,3 +275,26 @@ func Speak(text, path string) error {
 	}
 	return nil
 }
+
+// Synthetic returns n samples of a voice-like signal, for tests and for
+// machines without espeak-ng: 700 ms of a buzzy vowel with a gliding
+// pitch, then 300 ms of silence, over and over.
+func Synthetic(n int) []int16 {
+	pcm := make([]int16, n)
+	phase := 0.0
+	for i := range pcm {
+		cyc := i % Rate
+		if cyc >= Rate*7/10 {
+			continue
+		}
+		t := float64(cyc) / Rate
+		f0 := 120 + 40*math.Sin(2*math.Pi*1.3*t)
+		phase += 2 * math.Pi * f0 / Rate
+		v := 0.0
+		for h := 1.0; h <= 12; h++ {
+			v += math.Sin(h*phase) / h
+		}
+		pcm[i] = int16(6000 * math.Sin(math.Pi*t/0.7) * v)
+	}
+	return pcm
+}
