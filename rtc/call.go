@@ -131,6 +131,7 @@ type Call struct {
 	finished  bool
 	pending   []Event
 	connTimer *time.Timer
+	hintTimer *time.Timer
 	lostTimer *time.Timer
 	hupTimer  *time.Timer
 
@@ -380,6 +381,13 @@ func (c *Call) Join(ctx context.Context, invite string) (string, error) {
 	c.post(func() {
 		c.answered = true
 		c.connecting(c.cfg.AnswerWait + c.cfg.ConnectTimeout)
+		// The joiner cannot tell a peer who has not pasted the answer yet
+		// from a path that does not exist; after a while, it says both.
+		c.hintTimer = c.after(c.cfg.ConnectTimeout, func() {
+			if c.state == StateConnecting {
+				c.setState(StateConnecting, "", stillWaiting(c.cfg.ConnectTimeout))
+			}
+		})
 	})
 	if c.cfg.SDP || code == nil {
 		return encodeSDPForm(local), nil
@@ -485,7 +493,7 @@ func (c *Call) run() {
 }
 
 func (c *Call) teardown() {
-	for _, t := range []*time.Timer{c.connTimer, c.lostTimer, c.hupTimer, c.statsTimer} {
+	for _, t := range []*time.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.statsTimer} {
 		stopTimer(t)
 	}
 	if err := c.pc.Close(); err != nil {
@@ -533,6 +541,7 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
 		stopTimer(c.connTimer)
+		stopTimer(c.hintTimer)
 		stopTimer(c.lostTimer)
 		if c.state != StateConnected {
 			first := c.statsTimer == nil

@@ -365,3 +365,41 @@ func TestMalformedFrameDropped(t *testing.T) {
 		t.Errorf("got %q after the junk; want the next message", m.Text)
 	}
 }
+
+// TestJoinerHint: a joiner whose answer goes unused hears, after the
+// connect timeout, that either the peer has not pasted it or there is no
+// path, and what to do.
+func TestJoinerHint(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.ConnectTimeout = time.Second
+	caller, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+	callee, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer callee.Close()
+	invite, err := caller.Invite(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The caller never applies the answer.
+	if _, err := callee.Join(context.Background(), invite); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		s := next[StateEvent](t, callee)
+		if s.State != StateConnecting {
+			t.Fatalf("state %v before the hint", s.State)
+		}
+		if s.Detail != "" {
+			if !strings.Contains(s.Detail, "pasted your answer") || !strings.Contains(s.Detail, "--turn") {
+				t.Errorf("hint %q", s.Detail)
+			}
+			return
+		}
+	}
+}

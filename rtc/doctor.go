@@ -60,6 +60,13 @@ func (c *Call) noPath(timeout time.Duration) string {
 	return prefix + "no direct path: a firewall may block UDP; add a TURN server (--turn)"
 }
 
+// stillWaiting is what the joiner hears when the call has not connected
+// after d: either the caller has not used the answer yet, or there is no
+// path.
+func stillWaiting(d time.Duration) string {
+	return fmt.Sprintf("not connected after %v: if your peer has pasted your answer, there is no direct path between you; one of you should add a TURN server (--turn)", d.Round(time.Second))
+}
+
 // connectedDetail says how the call is connected.
 func connectedDetail(r Route) string {
 	switch r {

@@ -35,6 +35,7 @@ type joinScreen struct {
 	err      string
 	code     codeView
 	answerAt time.Time
+	hint     string // the doctor's word while waiting, if any
 	join     func(invite string) tea.Cmd
 	help     help.Model
 	width    int
@@ -79,7 +80,7 @@ func (s *joinScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		s.phase, s.err = joinWaiting, ""
 		s.code = newCodeView(s.sh, "answer", msg.answer)
 		s.code.SetSize(s.width, s.height)
-		s.answerAt = s.sh.clock.Now()
+		s.answerAt, s.hint = s.sh.clock.Now(), ""
 		return s, nil
 	case tea.KeyMsg:
 		if key.Matches(msg, keys.Back) {
@@ -155,6 +156,9 @@ func (s *joinScreen) View() string {
 		waited := fmtElapsed(s.sh.clock.Now().Sub(s.answerAt))
 		b.WriteString(wrapText(st.Warn.Render("… waiting for your peer to paste this")+" — "+waited, s.width) + "\n")
 		b.WriteString(wrapText(st.Dim.Render("The call starts by itself once they have."), s.width))
+		if s.hint != "" {
+			b.WriteString("\n\n" + wrapText(st.Warn.Render("! "+oneLine(errString(s.hint))), s.width))
+		}
 	}
 	return frame(strings.TrimRight(b.String(), "\n"), footer(s.help, s.ShortHelp(), s.width), s.width, s.height)
 }

@@ -417,8 +417,11 @@ func (m *model) event(msg eventMsg) tea.Cmd {
 		return m.bye(ev) // the last event: no re-arming
 	case StateEvent:
 		m.talk.Update(ev)
-		if ev.State == StateConnected && m.active == onJoin {
+		switch {
+		case ev.State == StateConnected && m.active == onJoin:
 			m.show(onCall, m.talk)
+		case ev.State == StateConnecting && m.active == onJoin:
+			m.join.hint = ev.Detail
 		}
 	default:
 		m.talk.Update(ev)

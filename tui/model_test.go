@@ -296,6 +296,22 @@ func TestJoinTimesOut(t *testing.T) {
 	}
 }
 
+// TestJoinHint: while the answer waits, the doctor's word shows on the
+// join screen.
+func TestJoinHint(t *testing.T) {
+	h := newHarness(t, ScreenJoin, testInvite)
+	if h.m.active != onJoin {
+		t.Fatalf("screen %v; want join", h.m.active)
+	}
+	h.emit(StateEvent{State: StateConnecting, Detail: "not connected after 30s: if your peer has pasted your answer, add a TURN server (--turn)"})
+	if h.m.active != onJoin {
+		t.Fatalf("a hint moved to screen %v", h.m.active)
+	}
+	v := unwrapped(h.view())
+	mustContain(t, v, "! not connected after 30s: if your peer has pasted your answer")
+	mustContain(t, v, "(--turn)")
+}
+
 func TestCallChat(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
