@@ -26,7 +26,7 @@ test: setup-test vet ## set up and run every test, with the race detector and br
 	go test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
-bench: build ## run the full benchmark (about 2.5 min) and write BENCH.md from its output
+bench: build ## run the full benchmark (about 3 min) and write BENCH.md from its output
 	scripts/bench
 
 fuzz: ## run each fuzz test for FUZZTIME (default 10s)

@@ -86,7 +86,6 @@ func (r *run) analyse(s Scenario, d time.Duration) *Result {
 		LossBA:      r.lossBA,
 		CPU:         100 * r.cpu.Seconds() / r.wall.Seconds() / 2,
 		RSSMB:       r.rssMB,
-		rssMB:       r.rssMB,
 	}
 	names := []string{Adaptive, OnArrival, Fixed80}
 	r.arr.mu.Lock()

@@ -136,7 +136,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		rep.Results = append(rep.Results, *res)
-		rep.PeakRSSMB = max(rep.PeakRSSMB, res.rssMB)
+		rep.PeakRSSMB = max(rep.PeakRSSMB, res.RSSMB)
 	}
 	if o.Cost {
 		fmt.Fprintf(o.Progress, "bench: a plain call, for CPU and memory (%v)…\n", o.Duration)

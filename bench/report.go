@@ -44,8 +44,6 @@ type Result struct {
 	ConnectMs   float64 `json:"connect_ms"`
 	InviteMs    float64 `json:"invite_ms"`
 	InviteChars int     `json:"invite_chars"`
-
-	rssMB float64
 }
 
 // Receiver is how one receiver did on A's talk.
