@@ -8,7 +8,7 @@
 // one period from the receivers (as a playback callback would, a period
 // before it is heard). Peer B's device starts half a period after A's, the
 // average phase of two unrelated sound cards. The talk is speech (espeak-ng,
-// or a synthetic voice without it) with timing markers: 20 ms chirps every
+// or a synthetic voice without it) with timing markers: 40 ms chirps every
 // half second. Mouth-to-ear latency is from the moment a marker is spoken
 // to the moment its copy is heard, found by matched filtering in what B
 // played. B plays what A says through three receivers side by side: the

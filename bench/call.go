@@ -39,6 +39,9 @@ type connection struct {
 	a, b                *rtc.Call
 	inviteLen           int
 	inviteTime, connect time.Duration
+	// handshake is from the joiner taking the invite to the caller
+	// connected, the answer applied at once: ICE and DTLS whole.
+	handshake time.Duration
 }
 
 func (c *connection) close() {
@@ -79,6 +82,7 @@ func connect(ctx context.Context, r *relay.Relay) (_ *connection, err error) {
 		}
 		r.SetTargetA(realA)
 	}
+	joined := time.Now()
 	answer, err := c.b.Join(ctx, invite)
 	if err != nil {
 		return nil, err
@@ -97,7 +101,7 @@ func connect(ctx context.Context, r *relay.Relay) (_ *connection, err error) {
 	if err := connected(ctx, c.a); err != nil {
 		return nil, err
 	}
-	c.connect = time.Since(start)
+	c.connect, c.handshake = time.Since(start), time.Since(joined)
 	if err := connected(ctx, c.b); err != nil {
 		return nil, err
 	}

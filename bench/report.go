@@ -40,8 +40,11 @@ type Result struct {
 	CPU float64 `json:"cpu_pct_per_peer"`
 	// RSSMB is the largest resident set during the call, both peers in
 	// one process.
-	RSSMB       float64 `json:"rss_mb"`
-	ConnectMs   float64 `json:"connect_ms"`
+	RSSMB     float64 `json:"rss_mb"`
+	ConnectMs float64 `json:"connect_ms"`
+	// HandshakeMs is from the joiner taking the invite to connected, the
+	// answer applied at once: the whole ICE and DTLS handshake.
+	HandshakeMs float64 `json:"handshake_ms"`
 	InviteMs    float64 `json:"invite_ms"`
 	InviteChars int     `json:"invite_chars"`
 }
@@ -210,12 +213,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintln(&b)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\tinvite ms\tinvite chars\t")
+	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\thandshake ms\tinvite ms\tinvite chars\t")
 	for _, res := range r.Results {
 		s := res.Stages
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.1f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t\n",
 			res.Scenario, s.CaptureMs, s.NetworkMs, s.BufferMs, s.OutputMs, res.BitrateAB, res.BitrateBA,
-			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.InviteMs, res.InviteChars)
+			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, res.InviteMs, res.InviteChars)
 	}
 	tw.Flush()
 	if r.Cost != nil {
