@@ -97,8 +97,13 @@ function chat(dc) {
   let byeSent = false;
   dc.addEventListener('open', () => {
     report('open', {text: dc.label});
-    dc.send('hello from chromium, as a string \u2713');
-    dc.send(frame(1, 1, 'hello from chromium, as a frame \u2713'));
+    // Chromium 156 sometimes fails ("Send failed INVALID_STATE") the very
+    // first send on a channel the peer opened, right in its open event;
+    // a moment later it does not.
+    setTimeout(() => {
+      dc.send('hello from chromium, as a string \u2713');
+      dc.send(frame(1, 1, 'hello from chromium, as a frame \u2713'));
+    }, 100);
   });
   dc.addEventListener('message', e => {
     if (typeof e.data === 'string') {
