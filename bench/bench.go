@@ -26,6 +26,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"parley/audio"
 	"parley/internal/relay"
 	"parley/internal/speech"
 )
@@ -174,6 +175,6 @@ func makeTalk(given []int16) ([]int16, string, error) {
 	case err != nil:
 		return nil, "", err
 	}
-	pcm, err := readWAV(path)
+	pcm, err := audio.ReadWAVFile(path)
 	return pcm, "espeak-ng speech", err
 }

@@ -183,13 +183,16 @@ func (d *device) run(ctx context.Context, start time.Time, ticks int) {
 	}
 	silence := make([]int16, periodLen)
 	buf := make([]int16, periodLen)
+	tick := time.NewTimer(time.Until(start.Add(period)))
+	defer tick.Stop()
 	for k := 1; k <= ticks; k++ {
 		select {
 		case <-ctx.Done():
 			d.err = ctx.Err()
 			return
-		case <-time.After(time.Until(start.Add(time.Duration(k) * period))):
+		case <-tick.C:
 		}
+		tick.Reset(time.Until(start.Add(time.Duration(k+1) * period)))
 		pcm := silence
 		if at := (k - 1) * periodLen; at+periodLen <= len(d.talk) {
 			pcm = d.talk[at : at+periodLen]

@@ -2,11 +2,7 @@ package bench
 
 import (
 	"math"
-	"math/cmplx"
 
-	"gonum.org/v1/gonum/dsp/fourier"
-
-	"parley/audio"
 	"parley/internal/speech"
 )
 
@@ -68,17 +64,7 @@ func findMarker(rec []int16, id, from, to int) (int, float64) {
 	}
 	win := rec[from:to]
 	tmpl := markerWave(id)
-	n := 1
-	for n < len(win)+markerLen {
-		n *= 2
-	}
-	fft := fourier.NewFFT(n)
-	x := fft.Coefficients(nil, floats(tmpl, n))
-	y := fft.Coefficients(nil, floats(win, n))
-	for i := range x {
-		x[i] = cmplx.Conj(x[i]) * y[i]
-	}
-	r := fft.Sequence(nil, x) // r[l] = n·Σ tmpl[i]·win[l+i]: unnormalised
+	r := speech.CrossCorr(tmpl, win) // r[l] = Σ tmpl[i]·win[l+i]
 	var tt float64
 	for _, v := range tmpl {
 		tt += float64(v) * float64(v)
@@ -94,7 +80,7 @@ func findMarker(rec []int16, id, from, to int) (int, float64) {
 		if e <= 0 {
 			continue
 		}
-		if s := r[l] / float64(n) / math.Sqrt(tt*e); s > bestScore {
+		if s := r[l] / math.Sqrt(tt*e); s > bestScore {
 			best, bestScore = l, s
 		}
 	}
@@ -103,13 +89,3 @@ func findMarker(rec []int16, id, from, to int) (int, float64) {
 	}
 	return from + best, bestScore
 }
-
-func floats(s []int16, n int) []float64 {
-	f := make([]float64, n)
-	for i, v := range s {
-		f[i] = float64(v)
-	}
-	return f
-}
-
-func readWAV(path string) ([]int16, error) { return audio.ReadWAVFile(path) }

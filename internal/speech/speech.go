@@ -117,9 +117,22 @@ func power(s []int16) float64 {
 }
 
 // Align returns the lag in [0, maxLag] at which got best matches ref
-// (got[i+lag] ≈ ref[i]), by cross-correlation computed with FFTs.
+// (got[i+lag] ≈ ref[i]), by cross-correlation.
 func Align(ref, got []int16, maxLag int) int {
 	maxLag = max(0, min(maxLag, len(got)-1))
+	r := CrossCorr(ref, got)
+	best := 0
+	for lag := 1; lag <= maxLag; lag++ {
+		if r[lag] > r[best] {
+			best = lag
+		}
+	}
+	return best
+}
+
+// CrossCorr returns r, with r[lag] = Σ ref[i]·got[i+lag] for every lag in
+// [0, len(got)), computed with FFTs.
+func CrossCorr(ref, got []int16) []float64 {
 	n := 1
 	for n < len(ref)+len(got) {
 		n *= 2
@@ -130,14 +143,11 @@ func Align(ref, got []int16, maxLag int) int {
 	for i := range x {
 		x[i] = cmplx.Conj(x[i]) * y[i]
 	}
-	r := fft.Sequence(nil, x) // r[lag] = n·Σ ref[i]·got[i+lag]
-	best := 0
-	for lag := 1; lag <= maxLag; lag++ {
-		if r[lag] > r[best] {
-			best = lag
-		}
+	r := fft.Sequence(nil, x)[:len(got)] // unnormalised: n times the sum
+	for i := range r {
+		r[i] /= float64(n)
 	}
-	return best
+	return r
 }
 
 func padded(s []int16, n int) []float64 {
