@@ -393,13 +393,18 @@ func TestHeadlessEOFDeliversFirst(t *testing.T) {
 	}
 }
 
-// TestHeadlessPeerVanishes kills the callee: the caller must notice
-// within 15 s, say so, and exit 1.
+// TestHeadlessPeerVanishes kills the callee, the two talking through the
+// in-process relay: the caller must notice within 15 s, say so, and exit 1.
 func TestHeadlessPeerVanishes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 15 s")
 	}
-	caller, callee := connect(t)
+	r, err := relay.New(relay.Impairment{}, relay.Impairment{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	caller, callee := connectViaArgs(t, r, nil, nil)
 	for caller.next("state")["state"] != "connected" {
 	}
 	callee.next("state")
