@@ -15,6 +15,12 @@ const (
 	// DefaultBitrate is the Opus bitrate, in bits per second, unless
 	// EncoderOptions.Bitrate says otherwise.
 	DefaultBitrate = 32000
+	// DefaultComplexity is libopus's complexity unless
+	// EncoderOptions.Complexity says otherwise. For speech at 32 kbps, 8
+	// to 10 give the same packets; 7 encodes with a quarter less CPU
+	// (encoding is most of a call's) for 0.1 dB more spectral distance
+	// (TestDefaultComplexity, BenchmarkEncode).
+	DefaultComplexity = 7
 	// MinPacketLossPerc is the least expected packet loss the encoder is
 	// told, in percent, so that in-band FEC always has room.
 	MinPacketLossPerc = 10
@@ -37,6 +43,9 @@ type EncoderOptions struct {
 	// DTX turns on discontinuous transmission: during silence the encoder
 	// sends almost nothing. See Packet.
 	DTX bool
+	// Complexity is libopus's complexity, 1 to 10; 0 means
+	// DefaultComplexity.
+	Complexity int
 }
 
 // Packet is one encoded Opus frame.
@@ -112,6 +121,12 @@ func NewEncoder(o EncoderOptions) (*Encoder, error) {
 	e := &Encoder{enc: enc, frame: make([]int16, n), silence: make([]int16, n), dtx: o.DTX, gap: o.DTX}
 	if err := enc.SetInBandFEC(true); err != nil {
 		return nil, fmt.Errorf("opus: turn on FEC: %w", err)
+	}
+	if o.Complexity == 0 {
+		o.Complexity = DefaultComplexity
+	}
+	if err := enc.SetComplexity(o.Complexity); err != nil {
+		return nil, fmt.Errorf("opus: set complexity %d: %w", o.Complexity, err)
 	}
 	if err := enc.SetDTX(o.DTX); err != nil {
 		return nil, fmt.Errorf("opus: set DTX: %w", err)

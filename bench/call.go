@@ -336,14 +336,11 @@ func runScenario(ctx context.Context, s Scenario, talk []int16, d time.Duration)
 	wg.Add(2)
 	go func() { defer wg.Done(); run.a.run(ctx, run.start, ticks) }()
 	go func() { defer wg.Done(); run.b.run(ctx, run.start.Add(period/2), ticks) }()
-	stopRSS := make(chan struct{})
-	rssDone := make(chan float64)
-	go func() { rssDone <- sampleRSS(stopRSS) }()
+	peakRSS := watchRSS()
 	wg.Wait()
 	run.wall = time.Since(run.start)
 	run.cpu = cpuTime() - cpu0
-	close(stopRSS)
-	run.rssMB = <-rssDone
+	run.rssMB = peakRSS()
 	conn.a.SetAudioReceiver(nil)
 	conn.b.SetAudioReceiver(nil)
 	for _, dev := range []*device{run.a, run.b} {
@@ -386,9 +383,7 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (cpu
 	}
 	cpu0 := cpuTime()
 	start := time.Now().Add(50 * time.Millisecond)
-	stop := make(chan struct{})
-	rss := make(chan float64)
-	go func() { rss <- sampleRSS(stop) }()
+	peakRSS := watchRSS()
 	var wg sync.WaitGroup
 	for i, dev := range devs {
 		wg.Add(1)
@@ -400,8 +395,7 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (cpu
 	wg.Wait()
 	wall := time.Since(start)
 	used := cpuTime() - cpu0
-	close(stop)
-	rssMB = <-rss
+	rssMB = peakRSS()
 	for _, dev := range devs {
 		if dev.err != nil {
 			return 0, 0, dev.err

@@ -10,7 +10,7 @@ import (
 
 func cpuTime() time.Duration { return 0 }
 
-func sampleRSS(stop <-chan struct{}) float64 { <-stop; return 0 }
+func watchRSS() func() float64 { return func() float64 { return 0 } }
 
 func machine() string {
 	return fmt.Sprintf("%s/%s, %d cores, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
