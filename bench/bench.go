@@ -142,12 +142,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Cost {
 		fmt.Fprintf(o.Progress, "bench: a plain call, for CPU and memory (%v)…\n", o.Duration)
 		debug.FreeOSMemory()
-		cpu, rss, err := measureCost(ctx, talk, o.Duration, 20*time.Millisecond)
+		cost, err := measureCost(ctx, talk, o.Duration, 20*time.Millisecond)
 		if err != nil {
 			return nil, fmt.Errorf("plain call: %w", err)
 		}
-		rep.Cost = &Cost{CPU: cpu, RSSMB: rss}
-		rep.PeakRSSMB = max(rep.PeakRSSMB, rss)
+		rep.Cost = cost
+		rep.PeakRSSMB = max(rep.PeakRSSMB, cost.RSSMB)
 	}
 	rep.Targets = targets(rep)
 	return rep, nil

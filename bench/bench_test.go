@@ -45,7 +45,8 @@ func TestShortRun(t *testing.T) {
 	if res.BitrateAB < 5 || res.BitrateBA < 5 || res.InviteChars == 0 || res.ConnectMs <= 0 {
 		t.Errorf("bitrates %v, %v kb/s; invite %d chars; connect %v ms", res.BitrateAB, res.BitrateBA, res.InviteChars, res.ConnectMs)
 	}
-	if rep.Cost == nil || rep.Cost.CPU <= 0 || rep.Cost.RSSMB <= 0 || rep.PeakRSSMB <= 0 {
+	if c := rep.Cost; c == nil || c.CPU <= 0 || c.RSSMB <= 0 || rep.PeakRSSMB <= 0 ||
+		c.SendPct <= 0 || c.PlayPct <= 0 || c.SwitchesPerSec <= 0 || c.WakeUs <= 0 {
 		t.Errorf("cost %+v, peak RSS %v", rep.Cost, rep.PeakRSSMB)
 	}
 	for _, tg := range rep.Targets {

@@ -167,8 +167,12 @@ type device struct {
 
 	sentAt []time.Time // when each period of talk was sent
 	pullAt []time.Time // when each period was pulled
-	recs   [][]int16   // what each receiver played, if record
-	err    error
+	// sending and playing are the time spent in the sender (Opus
+	// encoding, SRTP, the send) and in the receivers (jitter buffer,
+	// Opus decoding).
+	sending, playing time.Duration
+	recs             [][]int16 // what each receiver played, if record
+	err              error
 }
 
 // run runs the device from start, ticking on an absolute schedule, until
@@ -197,17 +201,21 @@ func (d *device) run(ctx context.Context, start time.Time, ticks int) {
 		if at := (k - 1) * periodLen; at+periodLen <= len(d.talk) {
 			pcm = d.talk[at : at+periodLen]
 		}
+		t0 := time.Now()
 		if err := d.tx.Write(pcm); err != nil && d.err == nil {
 			d.err = err
 		}
-		d.sentAt = append(d.sentAt, time.Now())
-		d.pullAt = append(d.pullAt, time.Now())
+		t1 := time.Now()
+		d.sentAt = append(d.sentAt, t1)
+		d.pullAt = append(d.pullAt, t1)
 		for i, p := range d.players {
 			p.Pull(buf)
 			if d.record {
 				d.recs[i] = append(d.recs[i], buf...)
 			}
 		}
+		d.sending += t1.Sub(t0)
+		d.playing += time.Since(t1)
 		if d.onTick != nil {
 			d.onTick(k)
 		}
@@ -355,12 +363,13 @@ func runScenario(ctx context.Context, s Scenario, talk []int16, d time.Duration)
 }
 
 // measureCost runs a plain call, both sides talking, with no relay and no
-// baseline receivers, and returns its CPU time in % of one core per peer
-// and the largest resident set, both peers in one process.
-func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (cpu, rssMB float64, err error) {
+// baseline receivers, and returns what it costs per peer, both peers in
+// one process.
+func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (*Cost, error) {
+	wake := wakeCost(ctx)
 	conn, err := connect(ctx, nil)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer conn.close()
 	n := int(d * rate / time.Second)
@@ -369,11 +378,11 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (cpu
 	for i, call := range []*rtc.Call{conn.a, conn.b} {
 		enc, err := audio.NewEncoder(audio.EncoderOptions{Frame: frame})
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		buf, err := jitter.New(jitter.Config{Frame: frame})
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		call.SetAudioReceiver(func(pkt *rtp.Packet, at time.Time) {
 			buf.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, at)
@@ -381,7 +390,7 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (cpu
 		defer call.SetAudioReceiver(nil)
 		devs[i] = &device{talk: talk, tx: voice.NewSender(enc, call), players: []receiver{buf}}
 	}
-	cpu0 := cpuTime()
+	cpu0, sw0 := cpuTime(), contextSwitches()
 	start := time.Now().Add(50 * time.Millisecond)
 	peakRSS := watchRSS()
 	var wg sync.WaitGroup
@@ -393,13 +402,37 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (cpu
 		}()
 	}
 	wg.Wait()
-	wall := time.Since(start)
-	used := cpuTime() - cpu0
-	rssMB = peakRSS()
+	wall := time.Since(start).Seconds()
+	used, switches := cpuTime()-cpu0, contextSwitches()-sw0
+	c := &Cost{RSSMB: peakRSS(), WakeUs: float64(wake.Nanoseconds()) / 1e3}
+	var sending, playing time.Duration
 	for _, dev := range devs {
 		if dev.err != nil {
-			return 0, 0, dev.err
+			return nil, dev.err
 		}
+		sending += dev.sending
+		playing += dev.playing
 	}
-	return 100 * used.Seconds() / wall.Seconds() / 2, rssMB, nil
+	perPeer := func(t time.Duration) float64 { return 100 * t.Seconds() / wall / 2 }
+	c.CPU, c.SendPct, c.PlayPct = perPeer(used), perPeer(sending), perPeer(playing)
+	c.SwitchesPerSec = float64(switches) / wall / 2
+	return c, nil
+}
+
+// wakeCost measures what this machine charges the process in CPU time for
+// one wake-up of a sleeping goroutine: a 10 ms timer, 100 times.
+func wakeCost(ctx context.Context) time.Duration {
+	const n = 100
+	t := time.NewTimer(period)
+	defer t.Stop()
+	cpu0 := cpuTime()
+	for range n {
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-t.C:
+		}
+		t.Reset(period)
+	}
+	return (cpuTime() - cpu0) / n
 }

@@ -86,11 +86,20 @@ type Stages struct {
 
 // Cost is what a plain call costs: both peers talking, 20 ms frames, no
 // relay and no baseline receivers. CPU is the process's, halved: % of
-// one core per peer. RSS is the largest resident set of the process that
-// holds both peers.
+// one core per peer. Of it, SendPct is the time spent sending (Opus
+// encoding, SRTP, the send) and PlayPct the time spent in the jitter
+// buffer (Opus decoding); the rest is receiving and scheduling. Every
+// wake-up of a sleeping thread costs CPU time: SwitchesPerSec counts the
+// context switches per peer, and WakeUs is what one timer wake-up costs
+// on this machine, measured alone. RSS is the largest resident set of
+// the process that holds both peers.
 type Cost struct {
-	CPU   float64 `json:"cpu_pct_per_peer"`
-	RSSMB float64 `json:"rss_mb"`
+	CPU            float64 `json:"cpu_pct_per_peer"`
+	SendPct        float64 `json:"send_pct_per_peer"`
+	PlayPct        float64 `json:"play_pct_per_peer"`
+	SwitchesPerSec float64 `json:"context_switches_per_s_per_peer"`
+	WakeUs         float64 `json:"timer_wake_us"`
+	RSSMB          float64 `json:"rss_mb"`
 }
 
 // Target is one of the goals the benchmark checks.
@@ -222,7 +231,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	tw.Flush()
 	if r.Cost != nil {
-		fmt.Fprintf(&b, "\nplain call (20 ms frames, no relay, no baselines): CPU %.2f%% of a core per peer; RSS %.0f MB, both peers in one process\n", r.Cost.CPU, r.Cost.RSSMB)
+		c := r.Cost
+		fmt.Fprintf(&b, "\nplain call (20 ms frames, no relay, no baselines): CPU %.2f%% of a core per peer; RSS %.0f MB, both peers in one process\n", c.CPU, c.RSSMB)
+		fmt.Fprintf(&b, "  of the CPU: sending (Opus encoding, SRTP, send) %.2f%%, jitter buffer (Opus decoding) %.2f%%, the rest (receiving, waking up) %.2f%%\n",
+			c.SendPct, c.PlayPct, c.CPU-c.SendPct-c.PlayPct)
+		fmt.Fprintf(&b, "  %.0f context switches a second per peer; one timer wake-up alone costs %.0f µs of CPU on this machine\n", c.SwitchesPerSec, c.WakeUs)
 	}
 	fmt.Fprintln(&b, "\ntargets:")
 	for _, t := range r.Targets {

@@ -22,6 +22,16 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// contextSwitches returns how many times this process's threads have
+// been switched out, voluntarily or not.
+func contextSwitches() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return int64(ru.Nvcsw + ru.Nivcsw)
+}
+
 // watchRSS starts watching the resident set size; the function it
 // returns stops and gives the peak since, in MB. On Linux the kernel
 // keeps the peak (VmHWM, reset through clear_refs), so nothing polls and

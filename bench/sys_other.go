@@ -10,6 +10,8 @@ import (
 
 func cpuTime() time.Duration { return 0 }
 
+func contextSwitches() int64 { return 0 }
+
 func watchRSS() func() float64 { return func() float64 { return 0 } }
 
 func machine() string {
