@@ -95,3 +95,19 @@ func TestPeriod(t *testing.T) {
 		t.Errorf("delivered %d samples; want %d", len(c.pcm), 5*960)
 	}
 }
+
+func TestSilent(t *testing.T) {
+	for _, tc := range []struct {
+		in   Spec
+		want bool
+	}{{Spec{Kind: KindNone}, true}, {Spec{Kind: KindTone}, false}} {
+		io, err := Open(tc.in, Spec{Kind: KindNone}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Silent(io.In); got != tc.want {
+			t.Errorf("Silent(%v) = %v; want %v", tc.in, got, tc.want)
+		}
+		io.Close()
+	}
+}

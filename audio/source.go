@@ -126,6 +126,13 @@ func newSilenceSource(o pacedOpts, name string) *silenceSource {
 	return &silenceSource{paced: paced{pacedOpts: o}, name: name, buf: make([]int16, o.n)}
 }
 
+// Silent reports whether src is silence: the "none" input, or what a
+// default microphone that failed to open became.
+func Silent(src Source) bool {
+	_, ok := src.(*silenceSource)
+	return ok
+}
+
 func (s *silenceSource) Name() string              { return s.name }
 func (s *silenceSource) Finished() <-chan struct{} { return nil }
 func (s *silenceSource) Close() error              { s.stop(); return nil }

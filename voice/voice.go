@@ -86,6 +86,15 @@ func Open(cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if audio.Silent(io.In) && !cfg.Encoder.DTX {
+		// Nothing to say ("none", or no microphone): with DTX the peer
+		// gets a packet or two a second instead of fifty.
+		cfg.Encoder.DTX = true
+		if enc, err = audio.NewEncoder(cfg.Encoder); err != nil {
+			io.Close()
+			return nil, err
+		}
+	}
 	s := &Session{cfg: cfg, io: io, enc: enc, buf: buf}
 	window := 50 * time.Millisecond
 	s.mic = audio.NewMeter(window, func(audio.Level) { s.levels() })
