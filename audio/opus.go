@@ -95,6 +95,7 @@ type Encoder struct {
 	bitrate atomic.Int32
 	curLoss int32
 	curRate int32
+	curDTX  bool // DTX is on in libopus: asked for, or muted
 }
 
 // NewEncoder returns an Encoder for 48 kHz mono.
@@ -131,6 +132,7 @@ func NewEncoder(o EncoderOptions) (*Encoder, error) {
 	if err := enc.SetDTX(o.DTX); err != nil {
 		return nil, fmt.Errorf("opus: set DTX: %w", err)
 	}
+	e.curDTX = o.DTX
 	e.SetBitrate(o.Bitrate)
 	e.SetPacketLossPerc(o.PacketLossPerc)
 	if err := e.apply(); err != nil {
@@ -144,8 +146,9 @@ func NewEncoder(o EncoderOptions) (*Encoder, error) {
 func (e *Encoder) FrameSamples() int { return len(e.frame) }
 
 // SetMuted mutes or unmutes. Muted, the encoder encodes silence in place
-// of its input (with DTX, that soon means sending nothing), and packets
-// keep coming, and Samples keep counting, at the same pace.
+// of its input with DTX on, so that after a few frames it sends almost
+// nothing; Samples keep counting at the same pace, and the first packet
+// after unmuting carries the marker.
 func (e *Encoder) SetMuted(m bool) { e.muted.Store(m) }
 
 // Muted reports whether the encoder is muted.
@@ -180,6 +183,13 @@ func (e *Encoder) apply() error {
 			return fmt.Errorf("opus: set bitrate: %w", err)
 		}
 		e.curRate = r
+	}
+	// Muted, there is nothing to send: DTX whether asked for or not.
+	if dtx := e.dtx || e.muted.Load(); dtx != e.curDTX {
+		if err := e.enc.SetDTX(dtx); err != nil {
+			return fmt.Errorf("opus: set DTX: %w", err)
+		}
+		e.curDTX = dtx
 	}
 	return nil
 }
@@ -218,7 +228,7 @@ func (e *Encoder) encode() (Packet, error) {
 		return Packet{}, fmt.Errorf("opus encode: %w", err)
 	}
 	p := Packet{Samples: len(e.frame)}
-	if e.dtx && n <= 2 {
+	if e.curDTX && n <= 2 {
 		// A DTX frame: no audio in it. Send the first one only.
 		if e.sentDTX {
 			e.gap = true

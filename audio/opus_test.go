@@ -223,15 +223,31 @@ func TestEncoderMute(t *testing.T) {
 	if e.Muted() {
 		t.Error("still muted")
 	}
-	total := 0
-	for _, p := range pkts {
+	total, withheld, markers := 0, 0, []int{}
+	for i, p := range pkts {
 		if p.Data == nil {
-			t.Fatal("a packet withheld without DTX")
+			if i < 50 || i >= 100 {
+				t.Fatalf("packet %d withheld outside the mute, with DTX off", i)
+			}
+			withheld++
+		}
+		if p.Marker {
+			markers = append(markers, i)
 		}
 		total += p.Samples
 	}
 	if total != len(tone) {
 		t.Errorf("packets cover %d samples; want %d: muting must not stop the count", total, len(tone))
+	}
+	// Muted, DTX: almost nothing is sent; unmuted, the talkspurt is marked.
+	if withheld < 30 {
+		t.Errorf("%d of 50 packets withheld while muted; want most (DTX)", withheld)
+	}
+	if len(markers) != 1 || markers[0] != 100 {
+		t.Errorf("markers on packets %v; want on 100, the first after unmuting", markers)
+	}
+	if dtx, _ := e.enc.DTX(); dtx {
+		t.Error("DTX still on after unmuting")
 	}
 	out := decodeAll(t, pkts)
 	if l := RMSDBFS(out[SampleRate+4800 : 2*SampleRate]); l > -60 {
@@ -240,6 +256,7 @@ func TestEncoderMute(t *testing.T) {
 	if l := RMSDBFS(out[2*SampleRate+4800:]); l < -20 {
 		t.Errorf("unmuted audio decodes at %.1f dBFS RMS; want the tone back", l)
 	}
+	t.Logf("muted for 50 packets: %d withheld", withheld)
 }
 
 // TestEncoderDTX: in silence packets are withheld, the first small one is
