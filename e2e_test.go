@@ -322,6 +322,10 @@ func TestHeadlessPeerHangsUp(t *testing.T) {
 	if v := caller.next("verify"); v["verified"] != true {
 		t.Errorf("after /verify: %v", v)
 	}
+	caller.send("/mute") // a text-only call: nothing to mute
+	if e := caller.next("error"); !strings.Contains(e["message"].(string), "no audio") {
+		t.Errorf("/mute in a text-only call: %v", e)
+	}
 	start := time.Now()
 	caller.send("/quit")
 	events, code := callee.rest()
@@ -336,6 +340,41 @@ func TestHeadlessPeerHangsUp(t *testing.T) {
 	}
 	if _, code := caller.rest(); code != 0 {
 		t.Errorf("caller exited %d; want 0", code)
+	}
+}
+
+// TestHeadlessMute: muted, a side sends DTX's trickle; unmuted, its tone
+// again.
+func TestHeadlessMute(t *testing.T) {
+	t.Parallel()
+	caller, callee := connectArgs(t, audioArgs(t), audioArgs(t))
+	callee.audioFlows(0, 25)
+	rate := func(want func(float64) bool) float64 {
+		t.Helper()
+		var got float64
+		for range 5 {
+			got, _ = callee.next("stats")["bitrate_in"].(float64)
+			if want(got) {
+				return got
+			}
+		}
+		t.Fatalf("callee receives %v b/s", got)
+		return 0
+	}
+	caller.send("/mute")
+	if m := caller.next("mute"); m["muted"] != true {
+		t.Errorf("after /mute: %v", m)
+	}
+	muted := rate(func(r float64) bool { return r < 5000 })
+	caller.send("/unmute")
+	if m := caller.next("mute"); m["muted"] != false {
+		t.Errorf("after /unmute: %v", m)
+	}
+	unmuted := rate(func(r float64) bool { return r > 20000 })
+	t.Logf("the callee receives %v b/s while the caller is muted, %v unmuted", muted, unmuted)
+	caller.send("/quit")
+	if _, code := callee.rest(); code != 0 {
+		t.Errorf("callee exited %d; want 0", code)
 	}
 }
 

@@ -21,7 +21,9 @@
 // answer as the first non-empty line; the callee reads the invite there
 // unless it was given as an argument), then one chat message per line.
 // A line starting with "/" is a command: /quit hangs up, /verify marks the
-// safety words as compared and equal; "//" sends a literal leading slash. EOF hangs up once every message read has been delivered.
+// safety words as compared and equal, /mute and /unmute mute and unmute
+// the microphone (answered by a "mute" line); "//" sends a literal leading
+// slash. EOF hangs up once every message read has been delivered.
 //
 // Diagnostics go to standard error, never to standard output.
 package headless
@@ -138,7 +140,7 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 				call.HangUp()
 				continue
 			}
-			if err := command(call, l); err != nil {
+			if err := command(call, o.Audio, out, l); err != nil {
 				out.write(errorMsg{Type: "error", Message: err.Error()})
 			}
 		case e, ok := <-call.Events():
@@ -179,9 +181,10 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 }
 
 // errUnknownCommand is returned for a line such as "/foo".
-var errUnknownCommand = errors.New("unknown command; commands: /quit, /verify (start a line with // to send a leading slash)")
+var errUnknownCommand = errors.New("unknown command; commands: /quit, /verify, /mute, /unmute (start a line with // to send a leading slash)")
 
-func command(call *rtc.Call, line string) error {
+// command carries out one input line: a command, or a chat message.
+func command(call *rtc.Call, a *voice.Session, out *writer, line string) error {
 	switch {
 	case strings.TrimSpace(line) == "":
 		return nil
@@ -194,6 +197,14 @@ func command(call *rtc.Call, line string) error {
 			return nil
 		case "/verify":
 			call.Verify()
+			return nil
+		case "/mute", "/unmute":
+			if a == nil {
+				return errors.New("no audio in this call: nothing to mute")
+			}
+			on := strings.TrimSpace(line) == "/mute"
+			a.SetMuted(on)
+			out.write(muteMsg{Type: "mute", Muted: on})
 			return nil
 		}
 		return fmt.Errorf("%s: %w", strings.Fields(line)[0], errUnknownCommand)
@@ -218,6 +229,11 @@ type chatMsg struct {
 	Type string `json:"type"`
 	From string `json:"from"`
 	Text string `json:"text"`
+}
+
+type muteMsg struct {
+	Type  string `json:"type"`
+	Muted bool   `json:"muted"`
 }
 
 type verifyMsg struct {
