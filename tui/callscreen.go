@@ -246,8 +246,8 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	case key.Matches(k, keys.Send):
 		s.send(now)
 	case key.Matches(k, keys.Mute):
-		if s.muter == nil {
-			s.setNotice("muting comes with the audio pipeline", false)
+		if !s.canMute() {
+			s.setNotice("no audio in this call: nothing to mute", false)
 			break
 		}
 		s.muted = !s.muted
@@ -256,7 +256,7 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	case key.Matches(k, keys.Verify):
 		switch {
 		case s.verifier == nil:
-			s.setNotice("the safety words come with a later version of parley", false)
+			s.setNotice("this call has no safety words to compare", false)
 		case s.words == "":
 			s.setNotice("no safety words yet: they appear once the call is connected", false)
 		default:
@@ -577,6 +577,12 @@ func (s *callScreen) renderChat() string {
 	return strings.Join(out, "\n")
 }
 
+// canMute reports whether the call has a microphone to mute: a Muter,
+// and audio that is not text only.
+func (s *callScreen) canMute() bool {
+	return s.muter != nil && (s.audio == nil || s.audio.Available)
+}
+
 // ShortHelp lists the call's main keys for the footer.
 func (s *callScreen) ShortHelp() []key.Binding {
 	k := s.sh.keys
@@ -584,13 +590,17 @@ func (s *callScreen) ShortHelp() []key.Binding {
 	if s.ended {
 		return []key.Binding{k.Home, k.NewInvite, scroll, k.QuitEnded}
 	}
-	mute := k.Mute
-	if s.muted {
-		mute.SetHelp(mute.Help().Key, "unmute")
-	}
 	copyMsg := k.CopyMessage
 	copyMsg.SetHelp(copyMsg.Help().Key, "copy")
-	return []key.Binding{mute, k.HangUp, copyMsg, scroll, k.Help}
+	keys := []key.Binding{k.HangUp, copyMsg, scroll, k.Help}
+	if s.canMute() {
+		mute := k.Mute
+		if s.muted {
+			mute.SetHelp(mute.Help().Key, "unmute")
+		}
+		keys = append([]key.Binding{mute}, keys...)
+	}
+	return keys
 }
 
 // FullHelp lists all of the call's keys.

@@ -405,9 +405,26 @@ func TestCallWithoutAudioControls(t *testing.T) {
 	h.connect()
 	mustContain(t, h.view(), "mic —")
 	h.key(tea.KeyCtrlT)
-	mustContain(t, h.view(), "muting comes with the audio pipeline")
+	mustContain(t, h.view(), "no audio in this call: nothing to mute")
 	h.key(tea.KeyCtrlO)
-	mustContain(t, h.view(), "the safety words come with a later version")
+	mustContain(t, h.view(), "this call has no safety words to compare")
+}
+
+// TestTextOnlyMute: in a text-only call ctrl+t says there is nothing to
+// mute, mutes nothing, and the footer does not offer it.
+func TestTextOnlyMute(t *testing.T) {
+	h := newHarness(t, ScreenCall, "")
+	h.connect()
+	f := h.last()
+	h.emit(AudioEvent{Available: false, Note: "no microphone or speaker found — text only"})
+	if v := h.view(); strings.Contains(v, "ctrl+t mute") {
+		t.Errorf("a text-only call offers mute:\n%s", v)
+	}
+	h.key(tea.KeyCtrlT)
+	mustContain(t, h.view(), "no audio in this call: nothing to mute", "text only")
+	if len(f.muted) != 0 {
+		t.Errorf("SetMuted calls %v; want none", f.muted)
+	}
 }
 
 func TestCallScroll(t *testing.T) {
