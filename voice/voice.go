@@ -88,7 +88,7 @@ func Open(cfg Config) (*Session, error) {
 	}
 	if audio.Silent(io.In) && !cfg.Encoder.DTX {
 		// Nothing to say ("none", or no microphone): with DTX the peer
-		// gets a packet or two a second instead of fifty.
+		// gets a few packets a second instead of fifty.
 		cfg.Encoder.DTX = true
 		if enc, err = audio.NewEncoder(cfg.Encoder); err != nil {
 			io.Close()
