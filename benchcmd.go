@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +17,7 @@ import (
 	"parley/headless"
 )
 
-const benchUsage = `Usage: parley bench [--json] [--scenario NAME]... [--duration S]
+const benchUsage = `Usage: parley bench [--json] [--scenario NAME]... [--duration S] [--cpuprofile FILE]
 
 Measures calls between two peers in this process, over UDP on loopback
 through an impairment relay: mouth-to-ear latency, speech quality, CPU,
@@ -42,6 +44,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Var(&names, "scenario", "run only this scenario (repeatable): "+strings.Join(all, ", "))
 	dur := durationFlag(20 * time.Second)
 	fs.Var(&dur, "duration", "how long each call talks, in seconds (or a duration such as 1m)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return headless.ExitOK
@@ -56,6 +59,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintf(stderr, "parley bench: %v\n", err)
 		return headless.ExitUsage
+	}
+	if *profile != "" {
+		stop, err := startProfile(*profile)
+		if err != nil {
+			fmt.Fprintf(stderr, "parley bench: %v\n", err)
+			return headless.ExitFailure
+		}
+		defer stop()
 	}
 	rep, err := bench.Run(ctx, bench.Options{Scenarios: scenarios, Duration: time.Duration(dur), Cost: true, Progress: stderr})
 	if err != nil {
@@ -74,6 +85,23 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return headless.ExitFailure
 	}
 	return headless.ExitOK
+}
+
+// startProfile starts a CPU profile to path; stop ends it and closes the
+// file.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // durationFlag takes seconds ("20", "2.5") or a Go duration ("1m").
