@@ -592,15 +592,15 @@ func (s *callScreen) ShortHelp() []key.Binding {
 	}
 	copyMsg := k.CopyMessage
 	copyMsg.SetHelp(copyMsg.Help().Key, "copy")
-	keys := []key.Binding{k.HangUp, copyMsg, scroll, k.Help}
+	bs := []key.Binding{k.HangUp, copyMsg, scroll, k.Help}
 	if s.canMute() {
 		mute := k.Mute
 		if s.muted {
 			mute.SetHelp(mute.Help().Key, "unmute")
 		}
-		keys = append([]key.Binding{mute}, keys...)
+		bs = append([]key.Binding{mute}, bs...)
 	}
-	return keys
+	return bs
 }
 
 // FullHelp lists all of the call's keys.
