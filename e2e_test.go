@@ -343,8 +343,8 @@ func TestHeadlessPeerHangsUp(t *testing.T) {
 	}
 }
 
-// TestHeadlessMute: muted, a side sends DTX's trickle; unmuted, its tone
-// again.
+// TestHeadlessMute: muted, a side sends DTX's trickle and its peer is
+// told; unmuted, its tone again.
 func TestHeadlessMute(t *testing.T) {
 	t.Parallel()
 	caller, callee := connectArgs(t, audioArgs(t), audioArgs(t))
@@ -366,10 +366,16 @@ func TestHeadlessMute(t *testing.T) {
 	if m := caller.next("mute"); m["muted"] != true {
 		t.Errorf("after /mute: %v", m)
 	}
+	if m := callee.next("peer_mute"); m["muted"] != true {
+		t.Errorf("the callee was told %v; want the peer muted", m)
+	}
 	muted := rate(func(r float64) bool { return r < 5000 })
 	caller.send("/unmute")
 	if m := caller.next("mute"); m["muted"] != false {
 		t.Errorf("after /unmute: %v", m)
+	}
+	if m := callee.next("peer_mute"); m["muted"] != false {
+		t.Errorf("the callee was told %v; want the peer unmuted", m)
 	}
 	unmuted := rate(func(r float64) bool { return r > 20000 })
 	t.Logf("the callee receives %v b/s while the caller is muted, %v unmuted; %v", muted, unmuted, last)

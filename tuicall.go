@@ -65,10 +65,12 @@ func (t *tuiCall) convert() {
 
 func (t *tuiCall) Events() <-chan tui.Event { return t.events }
 
-// SetMuted mutes the microphone; without audio there is nothing to mute.
+// SetMuted mutes the microphone and tells the peer; without audio there
+// is nothing to mute.
 func (t *tuiCall) SetMuted(on bool) {
 	if t.sound != nil {
 		t.sound.SetMuted(on)
+		t.Call.SetMuted(on)
 	}
 }
 
@@ -107,6 +109,8 @@ func (t *tuiCall) tuiEvent(e rtc.Event) tui.Event {
 		return s
 	case rtc.VerifyEvent:
 		return tui.VerifyEvent{Words: e.Words}
+	case rtc.PeerMutedEvent:
+		return tui.PeerMutedEvent{Muted: e.Muted}
 	case rtc.ByeEvent:
 		return tui.ByeEvent{Reason: e.Reason, Err: e.Err, Undelivered: e.Undelivered}
 	}

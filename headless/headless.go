@@ -22,7 +22,8 @@
 // unless it was given as an argument), then one chat message per line.
 // A line starting with "/" is a command: /quit hangs up, /verify marks the
 // safety words as compared and equal, /mute and /unmute mute and unmute
-// the microphone (answered by a "mute" line); "//" sends a literal leading
+// the microphone (answered by a "mute" line; the peer gets a "peer_mute"
+// line); "//" sends a literal leading
 // slash. EOF hangs up once every message read has been delivered.
 //
 // Diagnostics go to standard error, never to standard output.
@@ -204,6 +205,7 @@ func command(call *rtc.Call, a *voice.Session, out *writer, line string) error {
 			}
 			on := strings.TrimSpace(line) == "/mute"
 			a.SetMuted(on)
+			call.SetMuted(on)
 			out.write(muteMsg{Type: "mute", Muted: on})
 			return nil
 		}
@@ -334,6 +336,8 @@ func Line(e rtc.Event, route rtc.Route, a *voice.Session) any {
 		return chatMsg{Type: "chat", From: "peer", Text: safetext.Clean(e.Text)}
 	case rtc.VerifyEvent:
 		return verifyMsg{Type: "verify", Words: e.Words, Verified: e.Verified}
+	case rtc.PeerMutedEvent:
+		return muteMsg{Type: "peer_mute", Muted: e.Muted}
 	case rtc.ErrorEvent:
 		return errorMsg{Type: "error", Message: e.Err.Error()}
 	case rtc.StatsEvent:

@@ -123,6 +123,8 @@ type Call struct {
 	state     State
 	hup       hangupState
 	peerBye   bool
+	muted     bool // as last told to the peer
+	peerMuted bool
 	answered  bool // this side is the callee
 	words     string
 	verified  bool
@@ -605,6 +607,18 @@ func (c *Call) attach(dc *webrtc.DataChannel) {
 	})
 }
 
+// SetMuted tells the peer whether this side's microphone is muted, for
+// its display (a PeerMutedEvent there); the audio itself is the caller's
+// to mute. It never blocks.
+func (c *Call) SetMuted(on bool) {
+	c.post(func() {
+		if on != c.muted {
+			c.muted = on
+			c.sendFrame(frame{typ: frameMute, muted: on})
+		}
+	})
+}
+
 func (c *Call) onOpen() {
 	c.dcOpen = true
 	for _, f := range c.outbox {
@@ -663,6 +677,11 @@ func (c *Call) onMessage(data []byte, isString bool) {
 			}
 		}
 		c.advance()
+	case frameMute:
+		if f.muted != c.peerMuted {
+			c.peerMuted = f.muted
+			c.emit(PeerMutedEvent{Muted: f.muted})
+		}
 	case frameBye:
 		switch c.hup {
 		case hupByeSent:

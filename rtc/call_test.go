@@ -126,6 +126,24 @@ func TestCallChatAndHangUp(t *testing.T) {
 	}
 }
 
+// TestPeerMuted: muting is told to the peer, even when it happens before
+// the chat channel opens.
+func TestPeerMuted(t *testing.T) {
+	a, b := pair(t, loopbackConfig())
+	a.SetMuted(true) // most likely before the channel is open: queued
+	waitConnected(t, b)
+	if m := next[PeerMutedEvent](t, b); !m.Muted {
+		t.Errorf("b got %+v; want muted", m)
+	}
+	a.SetMuted(true) // no change: nothing sent
+	a.SetMuted(false)
+	if m := next[PeerMutedEvent](t, b); m.Muted {
+		t.Errorf("b got %+v; want unmuted", m)
+	}
+	a.HangUp()
+	next[ByeEvent](t, b)
+}
+
 // TestGatherTimeout points the call at a STUN server that never answers:
 // the invite must still come within the gather timeout.
 func TestGatherTimeout(t *testing.T) {

@@ -58,7 +58,11 @@ type ByeEvent struct {
 	Undelivered []uint64
 }
 
+// PeerMutedEvent says the peer has muted or unmuted its microphone.
+type PeerMutedEvent struct{ Muted bool }
+
 func (StateEvent) isEvent()     {}
+func (PeerMutedEvent) isEvent() {}
 func (ChatEvent) isEvent()      {}
 func (DeliveredEvent) isEvent() {}
 func (ErrorEvent) isEvent()     {}

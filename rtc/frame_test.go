@@ -12,6 +12,8 @@ func TestFrameRoundTrip(t *testing.T) {
 		{typ: frameMessage, id: 1 << 40, text: strings.Repeat("é", MaxChatBytes/2)},
 		{typ: frameAck, id: 300},
 		{typ: frameBye},
+		{typ: frameMute, muted: true},
+		{typ: frameMute},
 	} {
 		got, err := parseFrame(f.marshal())
 		if err != nil || got != f {
@@ -32,6 +34,9 @@ func TestParseFrameMalformed(t *testing.T) {
 		{byte(frameMessage), 0x80},          // truncated varint
 		{byte(frameAck), 1, 'x'},            // trailing bytes
 		{byte(frameBye), 0},                 // trailing bytes
+		{byte(frameMute)},                   // no state
+		{byte(frameMute), 2},                // neither 0 nor 1
+		{byte(frameMute), 1, 0},             // trailing bytes
 		append([]byte{byte(frameMessage), 1}, strings.Repeat("a", MaxChatBytes+1)...),
 	} {
 		if f, err := parseFrame(b); err == nil {
@@ -60,6 +65,7 @@ func FuzzParseFrame(f *testing.F) {
 	f.Add([]byte{byte(frameMessage), 1, 'h', 'i'})
 	f.Add([]byte{byte(frameAck), 0x80, 0x01})
 	f.Add([]byte{byte(frameBye)})
+	f.Add([]byte{byte(frameMute), 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := parseFrame(b)
 		if err != nil {

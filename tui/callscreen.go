@@ -56,6 +56,7 @@ type callScreen struct {
 	audio                *AudioEvent
 	words                string
 	verified, muted      bool
+	peerMuted            bool
 
 	lines    []chatLine
 	vp       viewport.Model
@@ -147,6 +148,8 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case AudioEvent:
 		msg.Note = oneLine(errString(msg.Note))
 		s.audio = &msg
+	case PeerMutedEvent:
+		s.peerMuted = msg.Muted
 	case copiedMsg:
 		if msg.err != nil {
 			s.setNotice("! could not copy: "+msg.err.Error(), true)
@@ -466,11 +469,13 @@ func (s *callScreen) metersView() string {
 	if have {
 		micRMS, micPeak, peerRMS, peerPeak = s.levels.MicRMS, s.levels.MicPeak, s.levels.PeerRMS, s.levels.PeerPeak
 	}
-	micNote := ""
-	if s.muted {
-		micNote = "muted"
+	note := func(muted bool) string {
+		if muted {
+			return "muted"
+		}
+		return ""
 	}
-	return s.meter("mic", micRMS, micPeak, have, micNote, half) + "   " + s.meter("peer", peerRMS, peerPeak, have, "", half)
+	return s.meter("mic", micRMS, micPeak, have, note(s.muted), half) + "   " + s.meter("peer", peerRMS, peerPeak, have, note(s.peerMuted), half)
 }
 
 // meterFloor is the quietest level a meter shows, in dBFS.

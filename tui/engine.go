@@ -123,6 +123,9 @@ type StatsEvent struct {
 // and compare.
 type VerifyEvent struct{ Words string }
 
+// PeerMutedEvent says the peer has muted or unmuted its microphone.
+type PeerMutedEvent struct{ Muted bool }
+
 // AudioEvent says whether audio is available; Note says why not, in plain
 // words (for example "no microphone or speaker found — text only").
 type AudioEvent struct {
@@ -139,3 +142,4 @@ func (LevelsEvent) isEvent()    {}
 func (StatsEvent) isEvent()     {}
 func (VerifyEvent) isEvent()    {}
 func (AudioEvent) isEvent()     {}
+func (PeerMutedEvent) isEvent() {}

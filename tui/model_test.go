@@ -653,3 +653,28 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerMutedShown: the peer's meter says when the peer has muted.
+func TestPeerMutedShown(t *testing.T) {
+	h := newHarness(t, ScreenCall, "")
+	h.connect()
+	h.emit(LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30})
+	meters := func() string {
+		for _, l := range strings.Split(h.view(), "\n") {
+			if strings.Contains(l, "mic") && strings.Contains(l, "peer") {
+				return l
+			}
+		}
+		t.Fatalf("no meters line in\n%s", h.view())
+		return ""
+	}
+	h.emit(PeerMutedEvent{Muted: true})
+	m := meters()
+	if i := strings.Index(m, "peer"); !strings.Contains(m[i:], "muted") || strings.Contains(m[:i], "muted") {
+		t.Errorf("peer muted: meters %q; want muted on the peer's side only", m)
+	}
+	h.emit(PeerMutedEvent{Muted: false})
+	if m := meters(); strings.Contains(m, "muted") || !strings.Contains(m, "-30 dB") {
+		t.Errorf("peer unmuted: meters %q; want its level back", m)
+	}
+}
