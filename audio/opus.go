@@ -78,19 +78,19 @@ type Packet struct {
 
 // Encoder turns periods of PCM into Opus packets: VoIP application, in-band
 // FEC on, DTX off unless asked for. Write is for one goroutine at a time;
-// SetMuted, SetPacketLossPerc and SetBitrate may be called from any
-// goroutine and take effect from the next frame.
+// SetMuted, SetDTX, SetPacketLossPerc and SetBitrate may be called from
+// any goroutine and take effect from the next frame.
 type Encoder struct {
 	enc     *opus.Encoder
 	frame   []int16 // the frame being filled
 	fill    int
 	out     [maxPacket]byte
 	silence []int16
-	dtx     bool
 	gap     bool // packets were withheld since the last one sent
 	sentDTX bool // the first small DTX packet of this silence was sent
 
 	muted   atomic.Bool
+	dtx     atomic.Bool
 	loss    atomic.Int32
 	bitrate atomic.Int32
 	curLoss int32
@@ -119,7 +119,8 @@ func NewEncoder(o EncoderOptions) (*Encoder, error) {
 		return nil, fmt.Errorf("new opus encoder: %w", err)
 	}
 	n, _ := samplesIn(o.Frame)
-	e := &Encoder{enc: enc, frame: make([]int16, n), silence: make([]int16, n), dtx: o.DTX, gap: o.DTX}
+	e := &Encoder{enc: enc, frame: make([]int16, n), silence: make([]int16, n), gap: o.DTX}
+	e.dtx.Store(o.DTX)
 	if err := enc.SetInBandFEC(true); err != nil {
 		return nil, fmt.Errorf("opus: turn on FEC: %w", err)
 	}
@@ -150,6 +151,9 @@ func (e *Encoder) FrameSamples() int { return len(e.frame) }
 // nothing; Samples keep counting at the same pace, and the first packet
 // after unmuting carries the marker.
 func (e *Encoder) SetMuted(m bool) { e.muted.Store(m) }
+
+// SetDTX turns DTX on or off, as EncoderOptions.DTX does from the start.
+func (e *Encoder) SetDTX(on bool) { e.dtx.Store(on) }
 
 // Muted reports whether the encoder is muted.
 func (e *Encoder) Muted() bool { return e.muted.Load() }
@@ -185,7 +189,7 @@ func (e *Encoder) apply() error {
 		e.curRate = r
 	}
 	// Muted, there is nothing to send: DTX whether asked for or not.
-	if dtx := e.dtx || e.muted.Load(); dtx != e.curDTX {
+	if dtx := e.dtx.Load() || e.muted.Load(); dtx != e.curDTX {
 		if err := e.enc.SetDTX(dtx); err != nil {
 			return fmt.Errorf("opus: set DTX: %w", err)
 		}

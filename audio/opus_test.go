@@ -130,6 +130,11 @@ func TestEncoderSettings(t *testing.T) {
 	if dtx, _ := d.enc.DTX(); !dtx {
 		t.Error("DTX option did not turn DTX on")
 	}
+	e.SetDTX(true)
+	encodeAll(t, e, tone)
+	if dtx, _ := e.enc.DTX(); !dtx {
+		t.Error("SetDTX(true) did not turn DTX on")
+	}
 }
 
 // chirp returns n samples of a sine sweeping from f0 to f1 Hz, a signal

@@ -19,13 +19,13 @@ func (r *run) at(i int) time.Time { return r.start.Add(time.Duration(i) * time.S
 // after its pull, as a device plays what it is given once the period
 // before has played.
 func (r *run) playedAt(j int) time.Time {
-	return r.b.pullAt[j/periodLen].Add(period + time.Duration(j%periodLen)*time.Second/rate)
+	return r.b.tickAt[j/periodLen].Add(period + time.Duration(j%periodLen)*time.Second/rate)
 }
 
 // firstHeardAfter returns the first sample of B's recordings heard at t
 // or later (approximately, to the period).
 func (r *run) firstHeardAfter(t time.Time) int {
-	m := sort.Search(len(r.b.pullAt), func(m int) bool { return !r.b.pullAt[m].Add(2 * period).Before(t) })
+	m := sort.Search(len(r.b.tickAt), func(m int) bool { return !r.b.tickAt[m].Add(2 * period).Before(t) })
 	return m * periodLen
 }
 
@@ -59,10 +59,10 @@ func (r *run) latencies(rec []int16, stages *stageSums) []time.Duration {
 		// The frame the marker starts in: when it was sent, when it came.
 		f := m / r.frame
 		q := ((f+1)*r.frame - 1) / periodLen
-		if q >= len(r.a.sentAt) || f >= len(r.arr.at) || r.arr.at[f].IsZero() {
+		if q >= len(r.a.tickAt) || f >= len(r.arr.at) || r.arr.at[f].IsZero() {
 			continue
 		}
-		sent, came, pulled := r.a.sentAt[q], r.arr.at[f], r.b.pullAt[j/periodLen]
+		sent, came, pulled := r.a.tickAt[q], r.arr.at[f], r.b.tickAt[j/periodLen]
 		stages.capture += sent.Sub(spoken)
 		stages.network += came.Sub(sent)
 		stages.buffer += pulled.Sub(came)

@@ -165,8 +165,9 @@ type device struct {
 	record  bool
 	onTick  func(k int)
 
-	sentAt []time.Time // when each period of talk was sent
-	pullAt []time.Time // when each period was pulled
+	// tickAt is when each period of talk was sent, and the receivers
+	// pulled a period.
+	tickAt []time.Time
 	// sending and playing are the time spent in the sender (Opus
 	// encoding, SRTP, the send) and in the receivers (jitter buffer,
 	// Opus decoding).
@@ -206,8 +207,7 @@ func (d *device) run(ctx context.Context, start time.Time, ticks int) {
 			d.err = err
 		}
 		t1 := time.Now()
-		d.sentAt = append(d.sentAt, t1)
-		d.pullAt = append(d.pullAt, t1)
+		d.tickAt = append(d.tickAt, t1)
 		for i, p := range d.players {
 			p.Pull(buf)
 			if d.record {

@@ -86,14 +86,10 @@ func Open(cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if audio.Silent(io.In) && !cfg.Encoder.DTX {
+	if audio.Silent(io.In) {
 		// Nothing to say ("none", or no microphone): with DTX the peer
 		// gets a few packets a second instead of fifty.
-		cfg.Encoder.DTX = true
-		if enc, err = audio.NewEncoder(cfg.Encoder); err != nil {
-			io.Close()
-			return nil, err
-		}
+		enc.SetDTX(true)
 	}
 	s := &Session{cfg: cfg, io: io, enc: enc, buf: buf}
 	window := 50 * time.Millisecond
