@@ -105,6 +105,9 @@ func TestSpeech(t *testing.T) {
 			if out, _ := stats["bitrate_out"].(float64); out > 5000 {
 				t.Errorf("the receiver, with --audio-in none, sends %v b/s; want under 5000 (DTX)", out)
 			}
+			if cx, _ := stats["opus_complexity"].(float64); cx != audio.DefaultComplexity && cx != audio.MinComplexity {
+				t.Errorf("stats say Opus complexity %v; want %d or %d", stats["opus_complexity"], audio.DefaultComplexity, audio.MinComplexity)
+			}
 			got, err := audio.ReadWAVFile(rec)
 			if err != nil {
 				t.Fatal(err)

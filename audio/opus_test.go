@@ -307,3 +307,82 @@ func TestEncoderDTX(t *testing.T) {
 	t.Logf("%d packets: %d withheld, %d of 1-2 bytes sent, markers %v", len(pkts), withheld, small, markers)
 	decodeAll(t, pkts)
 }
+
+// costClock fakes what each frame takes to encode: the encoder reads the
+// time before and after each encode, and the fake moves on by the next
+// cost between the two.
+type costClock struct {
+	now   time.Time
+	costs func(frame int) time.Duration
+	reads int
+}
+
+func (c *costClock) read() time.Time {
+	if c.reads%2 == 1 {
+		c.now = c.now.Add(c.costs(c.reads / 2))
+	}
+	c.reads++
+	return c.now
+}
+
+// TestEncoderAdaptsComplexity checks the adaptive complexity with real
+// Opus and a fake cost per frame: it drops from 7 to 5 when the median
+// frame costs more than EncodeBudget, and only then.
+func TestEncoderAdaptsComplexity(t *testing.T) {
+	const us = time.Microsecond
+	for _, tc := range []struct {
+		name     string
+		frame    time.Duration
+		fixed    int
+		costs    func(frame int) time.Duration
+		want     int
+		wantTime time.Duration // of audio until the drop
+	}{
+		{name: "cheap", frame: 20 * time.Millisecond, costs: func(int) time.Duration { return 150 * us }, want: 7},
+		{name: "dear", frame: 20 * time.Millisecond, costs: func(int) time.Duration { return 250 * us }, want: 5, wantTime: costWindow},
+		{name: "dear 10 ms", frame: 10 * time.Millisecond, costs: func(int) time.Duration { return 150 * us }, want: 5, wantTime: costWindow},
+		{name: "dear after a while", frame: 20 * time.Millisecond, costs: func(f int) time.Duration {
+			if f < 250 {
+				return 150 * us
+			}
+			return 250 * us
+		}, want: 5, wantTime: 3 * costWindow},
+		// A few frames held up by the scheduler do not count: the median.
+		{name: "stalls", frame: 20 * time.Millisecond, costs: func(f int) time.Duration {
+			if f%3 == 0 {
+				return 10 * time.Millisecond
+			}
+			return 150 * us
+		}, want: 7},
+		{name: "fixed", frame: 20 * time.Millisecond, fixed: 7, costs: func(int) time.Duration { return time.Millisecond }, want: 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := NewEncoder(EncoderOptions{Frame: tc.frame, Complexity: tc.fixed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := &costClock{now: time.Unix(1_700_000_000, 0), costs: tc.costs}
+			e.cost.now = clock.read
+			if e.Complexity() != DefaultComplexity {
+				t.Fatalf("starts at complexity %d; want %d", e.Complexity(), DefaultComplexity)
+			}
+			tone := sine(480, 440, 0.25)
+			var dropped time.Duration
+			for at := time.Duration(0); at < 10*time.Second; at += 10 * time.Millisecond {
+				encodeAll(t, e, tone)
+				if dropped == 0 && e.Complexity() != DefaultComplexity {
+					dropped = at + 10*time.Millisecond
+				}
+			}
+			if got, _ := e.enc.Complexity(); e.Complexity() != tc.want || got != tc.want {
+				t.Errorf("complexity %d, libopus has %d; want %d", e.Complexity(), got, tc.want)
+			}
+			if dropped != tc.wantTime {
+				t.Errorf("dropped after %v of audio; want %v", dropped, tc.wantTime)
+			}
+			if tc.fixed != 0 && clock.reads != 0 {
+				t.Errorf("a fixed complexity timed %d encodes", clock.reads/2)
+			}
+		})
+	}
+}

@@ -87,6 +87,7 @@ func (r *run) analyse(s Scenario, d time.Duration) *Result {
 		LossBA:      r.lossBA,
 		CPU:         100 * r.cpu.Seconds() / r.wall.Seconds() / 2,
 		RSSMB:       r.rssMB,
+		Complexity:  r.complexity,
 	}
 	names := []string{Adaptive, OnArrival, Fixed80}
 	r.arr.mu.Lock()

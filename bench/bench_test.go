@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/audio"
 	"parley/internal/speech"
 )
 
@@ -46,8 +47,11 @@ func TestShortRun(t *testing.T) {
 		t.Errorf("bitrates %v, %v kb/s; invite %d chars; connect %v ms", res.BitrateAB, res.BitrateBA, res.InviteChars, res.ConnectMs)
 	}
 	if c := rep.Cost; c == nil || c.CPU <= 0 || c.RSSMB <= 0 || rep.PeakRSSMB <= 0 ||
-		c.SendPct <= 0 || c.PlayPct <= 0 || c.SwitchesPerSec <= 0 || c.WakeUs <= 0 {
+		c.SendPct <= 0 || c.PlayPct <= 0 || c.SwitchesPerSec <= 0 || c.WakeUs <= 0 || len(c.Complexity) != 2 {
 		t.Errorf("cost %+v, peak RSS %v", rep.Cost, rep.PeakRSSMB)
+	}
+	if res.Complexity != audio.DefaultComplexity && res.Complexity != audio.MinComplexity {
+		t.Errorf("Opus complexity %d", res.Complexity)
 	}
 	for _, tg := range rep.Targets {
 		if strings.Contains(tg.What, "clean, 20 ms") && tg.Status != "PASS" && tg.Status != "MISS" {

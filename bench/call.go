@@ -257,6 +257,7 @@ type run struct {
 	wall            time.Duration
 	rssMB           float64
 	lossAB, lossBA  float64
+	complexity      int // A's encoder's, at the end
 }
 
 func lossPercent(s relay.Stats) float64 {
@@ -349,6 +350,7 @@ func runScenario(ctx context.Context, s Scenario, talk []int16, d time.Duration)
 	run.wall = time.Since(run.start)
 	run.cpu = cpuTime() - cpu0
 	run.rssMB = peakRSS()
+	run.complexity = encA.Complexity()
 	conn.a.SetAudioReceiver(nil)
 	conn.b.SetAudioReceiver(nil)
 	for _, dev := range []*device{run.a, run.b} {
@@ -375,6 +377,7 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (*Co
 	n := int(d * rate / time.Second)
 	talk, _ = withMarkers(talk, n)
 	var devs [2]*device
+	var encs [2]*audio.Encoder
 	for i, call := range []*rtc.Call{conn.a, conn.b} {
 		enc, err := audio.NewEncoder(audio.EncoderOptions{Frame: frame})
 		if err != nil {
@@ -389,6 +392,7 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (*Co
 		})
 		defer call.SetAudioReceiver(nil)
 		devs[i] = &device{talk: talk, tx: voice.NewSender(enc, call), players: []receiver{buf}}
+		encs[i] = enc
 	}
 	cpu0, sw0 := cpuTime(), contextSwitches()
 	start := time.Now().Add(50 * time.Millisecond)
@@ -404,7 +408,8 @@ func measureCost(ctx context.Context, talk []int16, d, frame time.Duration) (*Co
 	wg.Wait()
 	wall := time.Since(start).Seconds()
 	used, switches := cpuTime()-cpu0, contextSwitches()-sw0
-	c := &Cost{RSSMB: peakRSS(), WakeUs: float64(wake.Nanoseconds()) / 1e3}
+	c := &Cost{RSSMB: peakRSS(), WakeUs: float64(wake.Nanoseconds()) / 1e3,
+		Complexity: []int{encs[0].Complexity(), encs[1].Complexity()}}
 	var sending, playing time.Duration
 	for _, dev := range devs {
 		if dev.err != nil {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"parley/audio"
 )
 
 // Report is a run's results. Times are in milliseconds.
@@ -47,6 +49,9 @@ type Result struct {
 	HandshakeMs float64 `json:"handshake_ms"`
 	InviteMs    float64 `json:"invite_ms"`
 	InviteChars int     `json:"invite_chars"`
+	// Complexity is the Opus complexity A's encoder ended the call at:
+	// adaptive, it drops from 7 to 5 where 7 costs more than its budget.
+	Complexity int `json:"opus_complexity"`
 }
 
 // Receiver is how one receiver did on A's talk.
@@ -92,7 +97,8 @@ type Stages struct {
 // wake-up of a sleeping thread costs CPU time: SwitchesPerSec counts the
 // context switches per peer, and WakeUs is what one timer wake-up costs
 // on this machine, measured alone. RSS is the largest resident set of
-// the process that holds both peers.
+// the process that holds both peers. Complexity is each encoder's Opus
+// complexity at the end of the call.
 type Cost struct {
 	CPU            float64 `json:"cpu_pct_per_peer"`
 	SendPct        float64 `json:"send_pct_per_peer"`
@@ -100,6 +106,7 @@ type Cost struct {
 	SwitchesPerSec float64 `json:"context_switches_per_s_per_peer"`
 	WakeUs         float64 `json:"timer_wake_us"`
 	RSSMB          float64 `json:"rss_mb"`
+	Complexity     []int   `json:"opus_complexity"`
 }
 
 // Target is one of the goals the benchmark checks.
@@ -222,12 +229,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintln(&b)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\thandshake ms\tinvite ms\tinvite chars\t")
+	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\thandshake ms\tinvite ms\tinvite chars\topus cx\t")
 	for _, res := range r.Results {
 		s := res.Stages
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n",
 			res.Scenario, s.CaptureMs, s.NetworkMs, s.BufferMs, s.OutputMs, res.BitrateAB, res.BitrateBA,
-			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, res.InviteMs, res.InviteChars)
+			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, res.InviteMs, res.InviteChars, res.Complexity)
 	}
 	tw.Flush()
 	if r.Cost != nil {
@@ -236,6 +243,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  of the CPU: sending (Opus encoding, SRTP, send) %.2f%%, jitter buffer (Opus decoding) %.2f%%, the rest (receiving, waking up) %.2f%%\n",
 			c.SendPct, c.PlayPct, c.CPU-c.SendPct-c.PlayPct)
 		fmt.Fprintf(&b, "  %.0f context switches a second per peer; one timer wake-up alone costs %.0f µs of CPU on this machine\n", c.SwitchesPerSec, c.WakeUs)
+		fmt.Fprintf(&b, "  Opus complexity at the end: %s (adaptive: %d, or %d where encoding costs more than %g%% of a core)\n",
+			strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.Complexity)), " and "), "[]"),
+			audio.DefaultComplexity, audio.MinComplexity, 100*audio.EncodeBudget)
 	}
 	fmt.Fprintln(&b, "\ntargets:")
 	for _, t := range r.Targets {

@@ -266,6 +266,7 @@ type statsMsg struct {
 	MicRMS       *float64 `json:"mic_rms_dbfs,omitempty"`
 	PeerPeak     *float64 `json:"peer_peak_dbfs,omitempty"`
 	PeerRMS      *float64 `json:"peer_rms_dbfs,omitempty"`
+	Complexity   *int     `json:"opus_complexity,omitempty"`
 }
 
 func newStatsMsg(e rtc.StatsEvent, route rtc.Route, a *voice.Session) statsMsg {
@@ -280,6 +281,7 @@ func newStatsMsg(e rtc.StatsEvent, route rtc.Route, a *voice.Session) statsMsg {
 		m.Frames, m.Concealed, m.FEC, m.Late = ptr(s.Frames), ptr(s.Concealed), ptr(s.FEC), ptr(s.Late)
 		m.MicPeak, m.MicRMS = ptr(round1(s.Mic.Peak)), ptr(round1(s.Mic.RMS))
 		m.PeerPeak, m.PeerRMS = ptr(round1(s.Peer.Peak)), ptr(round1(s.Peer.RMS))
+		m.Complexity = ptr(s.Complexity)
 	}
 	return m
 }

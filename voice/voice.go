@@ -40,10 +40,12 @@ type Levels struct {
 	Mic, Peer audio.Level
 }
 
-// Stats are the receive side's figures and the latest levels.
+// Stats are the receive side's figures, the latest levels, and the
+// encoder's Opus complexity (adaptive: it may drop on a slow machine).
 type Stats struct {
 	jitter.Stats
 	Levels
+	Complexity int
 }
 
 // Session is one side's audio for one call: the input and output are open
@@ -176,7 +178,7 @@ func (s *Session) Finished() <-chan struct{} { return s.io.In.Finished() }
 
 // Stats returns the receive side's counters and the latest levels.
 func (s *Session) Stats() Stats {
-	return Stats{Stats: s.buf.Stats(), Levels: Levels{Mic: s.mic.Last(), Peer: s.peer.Last()}}
+	return Stats{Stats: s.buf.Stats(), Levels: Levels{Mic: s.mic.Last(), Peer: s.peer.Last()}, Complexity: s.enc.Complexity()}
 }
 
 // Err returns the first error in sending, or of the input or output.

@@ -84,10 +84,11 @@ func TestWarp(t *testing.T) {
 }
 
 // TestOpusRoundTrip measures what Opus alone does to speech, the floor for
-// the end-to-end thresholds (correlation ≥ 0.85, distance ≤ 6 dB).
+// the end-to-end thresholds (correlation ≥ 0.85, distance ≤ 6 dB), at
+// the default complexity (held, not adaptive: the same on every machine).
 func TestOpusRoundTrip(t *testing.T) {
 	ref := spoken(t)
-	enc, err := audio.NewEncoder(audio.EncoderOptions{})
+	enc, err := audio.NewEncoder(audio.EncoderOptions{Complexity: audio.DefaultComplexity})
 	if err != nil {
 		t.Fatal(err)
 	}
