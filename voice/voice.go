@@ -141,16 +141,23 @@ func (s *Session) Start(call *rtc.Call) error {
 
 // followLoss tells the encoder, once a second, how much of our audio the
 // peer loses, from its receiver reports, so that in-band FEC covers it.
+// It also logs a drop in the encoder's adaptive complexity.
 func (s *Session) followLoss(call *rtc.Call) {
 	defer close(s.done)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	cx := s.enc.Complexity()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 			s.enc.SetPacketLossPerc(int(call.Stats().PeerFractionLost*100 + 0.5))
+			if now := s.enc.Complexity(); now != cx && s.cfg.Audio.Logf != nil {
+				s.cfg.Audio.Logf("audio: Opus encoding took more than %g%% of a core: complexity %d, from %d",
+					100*audio.EncodeBudget, now, cx)
+				cx = now
+			}
 		}
 	}
 }
