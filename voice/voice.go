@@ -183,7 +183,8 @@ func (s *Session) SetMuted(on bool) { s.enc.SetMuted(on) }
 // nil for an input that never ends.
 func (s *Session) Finished() <-chan struct{} { return s.io.In.Finished() }
 
-// Stats returns the receive side's counters and the latest levels.
+// Stats returns the receive side's counters, the latest levels and the
+// encoder's complexity.
 func (s *Session) Stats() Stats {
 	return Stats{Stats: s.buf.Stats(), Levels: Levels{Mic: s.mic.Last(), Peer: s.peer.Last()}, Complexity: s.enc.Complexity()}
 }
