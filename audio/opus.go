@@ -43,7 +43,7 @@ const (
 )
 
 // EncoderOptions configure an Encoder. The zero value is parley's default:
-// 20 ms frames at 32 kbps, FEC for 10% loss, no DTX.
+// 20 ms frames at 32 kbps, FEC for 10% loss, no DTX, adaptive complexity.
 type EncoderOptions struct {
 	// Frame is the duration of one Opus frame: 10, 20 or 40 ms; 0 means
 	// DefaultFrame.
