@@ -3,7 +3,6 @@ package audio_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"gopkg.in/hraban/opus.v2"
@@ -14,15 +13,10 @@ import (
 
 // talk returns espeak-ng speech, or a synthetic voice where it is missing.
 func talk(tb testing.TB) []int16 {
-	path := filepath.Join(tb.TempDir(), "talk.wav")
-	err := speech.Speak("Hello from parley. Can you hear me clearly? The quick brown fox jumps over the lazy dog.", path)
+	pcm, err := speech.Say("Hello from parley. Can you hear me clearly? The quick brown fox jumps over the lazy dog.")
 	if errors.Is(err, speech.ErrNoEspeak) {
 		return speech.Synthetic(5 * speech.Rate)
 	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pcm, err := audio.ReadWAVFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}

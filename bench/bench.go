@@ -21,12 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"time"
 
-	"parley/audio"
 	"parley/internal/relay"
 	"parley/internal/speech"
 )
@@ -163,18 +160,12 @@ func makeTalk(given []int16) ([]int16, string, error) {
 	if given != nil {
 		return given, "the given speech", nil
 	}
-	dir, err := os.MkdirTemp("", "parley-bench")
-	if err != nil {
-		return nil, "", err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "talk.wav")
-	switch err := speech.Speak(talkText, path); {
+	pcm, err := speech.Say(talkText)
+	switch {
 	case errors.Is(err, speech.ErrNoEspeak):
 		return speech.Synthetic(20 * speech.Rate), "a synthetic voice (espeak-ng not found)", nil
 	case err != nil:
 		return nil, "", err
 	}
-	pcm, err := audio.ReadWAVFile(path)
-	return pcm, "espeak-ng speech", err
+	return pcm, "espeak-ng speech", nil
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/dsp/fourier"
+
+	"parley/audio"
 )
 
 // Rate is the sample rate of everything here.
@@ -284,6 +286,20 @@ func Speak(text, path string) error {
 		return fmt.Errorf("sox: %v: %s", err, out)
 	}
 	return nil
+}
+
+// Say returns text spoken by espeak-ng as 48 kHz mono PCM.
+func Say(text string) ([]int16, error) {
+	dir, err := os.MkdirTemp("", "parley-speech")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "speech.wav")
+	if err := Speak(text, path); err != nil {
+		return nil, err
+	}
+	return audio.ReadWAVFile(path)
 }
 
 // Synthetic returns n samples of a voice-like signal, for tests and for
