@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -233,7 +234,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, res := range r.Results {
 		s := res.Stages
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n",
-			res.Scenario, s.CaptureMs, s.NetworkMs, s.BufferMs, s.OutputMs, res.BitrateAB, res.BitrateBA,
+			res.Scenario, s.CaptureMs, tenth(s.NetworkMs), s.BufferMs, s.OutputMs, res.BitrateAB, res.BitrateBA,
 			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, res.InviteMs, res.InviteChars, res.Complexity)
 	}
 	tw.Flush()
@@ -257,4 +258,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// tenth rounds v to a tenth without a sign on zero: on loopback the
+// network stage's mean can come out a hair below 0 (a packet's send time
+// is taken when the send returns, by which time it may have arrived), and
+// "-0.0" would suggest more than that.
+func tenth(v float64) float64 {
+	r := math.Round(v*10) / 10
+	if r == 0 {
+		return 0
+	}
+	return r
 }
