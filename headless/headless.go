@@ -14,8 +14,8 @@
 //	{"type":"bye","reason":"peer hung up"}    always the last line
 //
 // "state" is connecting, connected, disconnected, failed or closed; "route"
-// (host, srflx or relay) comes with connected, and "detail", when present,
-// says in plain words what is going on.
+// (host, srflx, prflx or relay) comes with connected, and "detail", when
+// present, says in plain words what is going on.
 //
 // Standard input carries the peer's code first (the caller reads the
 // answer as the first non-empty line; the callee reads the invite there

@@ -74,6 +74,10 @@ func connectedDetail(r Route) string {
 		return "connected directly"
 	case RouteSrflx:
 		return "connected directly, through your NATs"
+	case RoutePrflx:
+		// Not "directly": a peer that lists no candidates may be
+		// checking from a relay.
+		return "connected, to an address of your peer's found while connecting rather than one from its code"
 	case RouteRelay:
 		return "connected through a relay"
 	}

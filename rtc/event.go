@@ -22,10 +22,14 @@ const (
 type Route string
 
 // The routes: direct between host addresses, through a NAT's public
-// address, or through a TURN relay.
+// address, to an address of the peer's learnt from its connectivity
+// checks rather than from its code (peer-reflexive, RFC 8445, 7.3.1.3:
+// a NAT that maps each destination apart, or a code without candidates),
+// or through a TURN relay.
 const (
 	RouteHost  Route = "host"
 	RouteSrflx Route = "srflx"
+	RoutePrflx Route = "prflx"
 	RouteRelay Route = "relay"
 )
 

@@ -323,6 +323,8 @@ func routeWords(route string) string {
 		return "direct (local network)"
 	case RouteSrflx:
 		return "direct (through NAT)"
+	case RoutePrflx:
+		return "to an address found while connecting"
 	case RouteRelay:
 		return "relayed (through a TURN server)"
 	}

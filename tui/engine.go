@@ -64,10 +64,12 @@ const (
 )
 
 // The routes a connected StateEvent reports: between host addresses,
-// through a NAT's public (server-reflexive) address, or through a relay.
+// through a NAT's public (server-reflexive) address, to a peer's address
+// found while connecting (peer-reflexive), or through a relay.
 const (
 	RouteHost  = "host"
 	RouteSrflx = "srflx"
+	RoutePrflx = "prflx"
 	RouteRelay = "relay"
 )
 
