@@ -102,6 +102,9 @@ type Call struct {
 	audioRecv atomic.Pointer[AudioReceiver]
 	readers   sync.WaitGroup // the goroutines reading RTP and RTCP
 
+	// audioTrack is the one track fed to audioRecv (onTrack).
+	audioTrack atomic.Pointer[webrtc.TrackRemote]
+
 	inbox  inbox
 	events chan Event
 	quit   chan struct{}
@@ -364,8 +367,22 @@ func (c *Call) Accept(answer string) error {
 	if code != nil && c.invite != nil && code.InviteTag != c.invite.Tag() {
 		return ErrWrongInvite
 	}
+	offered := mids(c.pc.LocalDescription())
+	audio, err := checkAnswer(desc, offered)
+	if err != nil {
+		return err
+	}
+	if !audio {
+		desc = withoutAudio(desc, offered)
+	}
 	if err := c.pc.SetRemoteDescription(desc); err != nil {
 		return fmt.Errorf("apply the answer: %w", err)
+	}
+	if tr := c.ownAudio(); !audio && tr != nil {
+		// The peer takes no audio: nothing to send.
+		if err := tr.Stop(); err != nil {
+			return fmt.Errorf("apply the answer: %w", err)
+		}
 	}
 	c.post(func() { c.connecting(c.cfg.ConnectTimeout) })
 	return nil
@@ -378,11 +395,21 @@ func (c *Call) Join(ctx context.Context, invite string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	plan, err := planOffer(desc)
+	if err != nil {
+		return "", err
+	}
 	if !c.begun.CompareAndSwap(false, true) {
 		return "", ErrBusy
 	}
-	if err := c.pc.SetRemoteDescription(desc); err != nil {
+	if err := c.bindAudio(plan); err != nil {
 		return "", fmt.Errorf("apply the invite: %w", err)
+	}
+	if err := c.pc.SetRemoteDescription(plan.unbundle(desc)); err != nil {
+		return "", fmt.Errorf("apply the invite: %w", err)
+	}
+	if err := c.stopRejected(plan); err != nil {
+		return "", err
 	}
 	answer, err := c.pc.CreateAnswer(nil)
 	if err != nil {
@@ -404,7 +431,7 @@ func (c *Call) Join(ctx context.Context, invite string) (string, error) {
 		})
 	})
 	if c.cfg.SDP || code == nil {
-		return encodeSDPForm(local), nil
+		return encodeSDPForm(plan.finishAnswer(local)), nil
 	}
 	ac, err := codeFromSDP(KindAnswer, c.secret, local)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -33,9 +34,16 @@ func (c *Call) WriteAudio(pkt *rtp.Packet) error {
 	return err
 }
 
-// onTrack reads the peer's audio until the connection closes.
-func (c *Call) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	if track.Kind() != webrtc.RTPCodecTypeAudio {
+// onTrack reads the peer's audio until the connection closes. A call has
+// one audio stream: the first audio track of the section negotiated for
+// audio (or of a transceiver pion made for an SSRC the offer did not
+// declare, which has no section). Any other track the peer gets pion to
+// open, on another SSRC, on a section parley rejected, or of video, is
+// left unread: pion buffers at most 1 MB of it and drops the rest, and no
+// goroutine waits on it.
+func (c *Call) onTrack(track *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+	if track.Kind() != webrtc.RTPCodecTypeAudio || !c.isCallAudio(rx) || !c.audioTrack.CompareAndSwap(nil, track) {
+		c.logf("media: ignoring an extra %s stream from the peer (SSRC %d)", track.Kind(), track.SSRC())
 		return
 	}
 	c.readers.Add(1)
@@ -51,6 +59,33 @@ func (c *Call) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 		}
 	}()
+}
+
+// isCallAudio reports whether rx belongs to the call's audio section, or
+// to a transceiver with no section.
+func (c *Call) isCallAudio(rx *webrtc.RTPReceiver) bool {
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Receiver() == rx {
+			return tr.Mid() == "" || tr.Mid() == audioMid(c.pc.LocalDescription())
+		}
+	}
+	return false
+}
+
+// audioMid returns the mid of the first audio section a local description
+// does not reject, or "".
+func audioMid(desc *webrtc.SessionDescription) string {
+	var s sdp.SessionDescription
+	if desc == nil || s.UnmarshalString(desc.SDP) != nil {
+		return ""
+	}
+	for _, m := range s.MediaDescriptions {
+		if m.MediaName.Media == "audio" && m.MediaName.Port.Value != 0 {
+			mid, _ := m.Attribute(sdp.AttrKeyMID)
+			return mid
+		}
+	}
+	return ""
 }
 
 // readRTCP drains the sender's RTCP so that pion's interceptors see the
