@@ -81,6 +81,7 @@ func (r *run) analyse(s Scenario, d time.Duration) *Result {
 		InviteMs:    ms(r.conn.inviteTime),
 		ConnectMs:   ms(r.conn.connect),
 		HandshakeMs: ms(r.conn.handshake),
+		BareMs:      ms(r.bare),
 		BitrateAB:   float64(r.bytesAB) * 8 / d.Seconds() / 1000,
 		BitrateBA:   float64(r.bytesBA) * 8 / d.Seconds() / 1000,
 		LossAB:      r.lossAB,

@@ -43,8 +43,9 @@ func TestShortRun(t *testing.T) {
 	if a, f := res.receiver(Adaptive), res.receiver(Fixed80); f.P50 < a.P50+40 {
 		t.Errorf("fixed 80 ms at %v ms, adaptive at %v ms", f.P50, a.P50)
 	}
-	if res.BitrateAB < 5 || res.BitrateBA < 5 || res.InviteChars == 0 || res.ConnectMs <= 0 {
-		t.Errorf("bitrates %v, %v kb/s; invite %d chars; connect %v ms", res.BitrateAB, res.BitrateBA, res.InviteChars, res.ConnectMs)
+	if res.BitrateAB < 5 || res.BitrateBA < 5 || res.InviteChars == 0 || res.ConnectMs <= 0 || res.BareMs <= 0 {
+		t.Errorf("bitrates %v, %v kb/s; invite %d chars; connect %v ms, with a bare answer %v ms",
+			res.BitrateAB, res.BitrateBA, res.InviteChars, res.ConnectMs, res.BareMs)
 	}
 	if c := rep.Cost; c == nil || c.CPU <= 0 || c.RSSMB <= 0 || rep.PeakRSSMB <= 0 ||
 		c.SendPct <= 0 || c.PlayPct <= 0 || c.SwitchesPerSec <= 0 || c.WakeUs <= 0 || len(c.Complexity) != 2 {

@@ -136,6 +136,12 @@ func redirect(code *string, kind rtc.Kind, to netip.AddrPort) (netip.AddrPort, e
 }
 
 func connected(ctx context.Context, c *rtc.Call) error {
+	_, err := connectedBy(ctx, c)
+	return err
+}
+
+// connectedBy waits for c to connect and returns the route.
+func connectedBy(ctx context.Context, c *rtc.Call) (rtc.Route, error) {
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
@@ -143,15 +149,15 @@ func connected(ctx context.Context, c *rtc.Call) error {
 			switch e := e.(type) {
 			case rtc.StateEvent:
 				if e.State == rtc.StateConnected {
-					return nil
+					return e.Route, nil
 				}
 			case rtc.ByeEvent:
-				return fmt.Errorf("the call ended: %s", e.Reason)
+				return "", fmt.Errorf("the call ended: %s", e.Reason)
 			}
 		case <-timeout:
-			return errors.New("the peers did not connect within 30 s")
+			return "", errors.New("the peers did not connect within 30 s")
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		}
 	}
 }
@@ -255,6 +261,7 @@ type run struct {
 	bytesBA         uint64
 	cpu             time.Duration
 	wall            time.Duration
+	bare            time.Duration // connectBare's
 	rssMB           float64
 	lossAB, lossBA  float64
 	complexity      int // A's encoder's, at the end
@@ -272,6 +279,10 @@ func percent[T int | uint64](part, whole T) float64 {
 }
 
 func runScenario(ctx context.Context, s Scenario, talk []int16, d time.Duration) (*Result, error) {
+	bare, err := connectBare(ctx, s.Impair)
+	if err != nil {
+		return nil, err
+	}
 	r, err := relay.New(s.Impair, s.Impair, 1)
 	if err != nil {
 		return nil, err
@@ -283,7 +294,7 @@ func runScenario(ctx context.Context, s Scenario, talk []int16, d time.Duration)
 	}
 	defer conn.close()
 
-	run := &run{conn: conn, frame: int(s.Frame * rate / time.Second)}
+	run := &run{conn: conn, bare: bare, frame: int(s.Frame * rate / time.Second)}
 	n := int(d * rate / time.Second)
 	run.talk, run.markers = withMarkers(talk, n)
 	enc := func() (*audio.Encoder, error) { return audio.NewEncoder(audio.EncoderOptions{Frame: s.Frame}) }

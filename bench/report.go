@@ -48,6 +48,10 @@ type Result struct {
 	// HandshakeMs is from the joiner taking the invite to connected, the
 	// answer applied at once: the whole ICE and DTLS handshake.
 	HandshakeMs float64 `json:"handshake_ms"`
+	// BareMs is from the caller applying a bare answer, in the standard
+	// form with no candidates, to connected: the caller learns the
+	// joiner's address from its checks (peer-reflexive).
+	BareMs      float64 `json:"bare_answer_connect_ms"`
 	InviteMs    float64 `json:"invite_ms"`
 	InviteChars int     `json:"invite_chars"`
 	// Complexity is the Opus complexity A's encoder ended the call at:
@@ -194,6 +198,7 @@ func targets(r *Report) []Target {
 		return r.Cost.RSSMB, true
 	})
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
+	check("clean: connect once an answer without candidates is applied", "ms", 50, scenario("clean-20ms", func(r *Result) float64 { return r.BareMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
 	check("invite code made, without STUN", "ms", 100, scenario("clean-20ms", func(r *Result) float64 { return r.InviteMs }))
 	return out
@@ -230,12 +235,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintln(&b)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\thandshake ms\tinvite ms\tinvite chars\topus cx\t")
+	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\thandshake ms\tbare answer ms\tinvite ms\tinvite chars\topus cx\t")
 	for _, res := range r.Results {
 		s := res.Stages
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n",
 			res.Scenario, s.CaptureMs, tenth(s.NetworkMs), s.BufferMs, s.OutputMs, res.BitrateAB, res.BitrateBA,
-			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, res.InviteMs, res.InviteChars, res.Complexity)
+			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, res.BareMs, res.InviteMs, res.InviteChars, res.Complexity)
 	}
 	tw.Flush()
 	if r.Cost != nil {
