@@ -11,11 +11,14 @@
 //	{"type":"verify","words":"sabi rufo rika nomo"}   the safety words
 //	{"type":"stats","route":"host","rtt_ms":0.4,…}   with Options.Stats
 //	{"type":"error","message":"…"}
+//	{"type":"undelivered","message":"2 of your messages were not delivered","ids":[4,5]}
 //	{"type":"bye","reason":"peer hung up"}    always the last line
 //
 // "state" is connecting, connected, disconnected, failed or closed; "route"
 // (host, srflx or relay) comes with connected, and "detail", when present,
-// says in plain words what is going on.
+// says in plain words what is going on. "undelivered" comes just before
+// "bye" when some messages never reached the peer; ids number this side's
+// messages from 1, in the order they were sent.
 //
 // Standard input carries the peer's code first (the caller reads the
 // answer as the first non-empty line; the callee reads the invite there
@@ -24,7 +27,9 @@
 // safety words as compared and equal, /mute and /unmute mute and unmute
 // the microphone (answered by a "mute" line; the peer gets a "peer_mute"
 // line); "//" sends a literal leading
-// slash. EOF hangs up once every message read has been delivered.
+// slash. EOF hangs up once every message read has been delivered, for as
+// long as delivery goes on; /quit, SIGINT and SIGTERM hang up within two
+// seconds, and a second SIGINT ends the process at once.
 //
 // Diagnostics go to standard error, never to standard output.
 package headless
@@ -81,7 +86,8 @@ type Options struct {
 // Run runs one call and returns the process's exit status. It returns when
 // the call ends; cancelling ctx hangs up.
 func Run(ctx context.Context, o Options) int {
-	out := &writer{w: o.Out}
+	out := newWriter(ctx, o.Out)
+	defer out.close()
 	lines := readLines(o.In)
 	defer lines.stop()
 
@@ -138,7 +144,7 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 		case l, ok := <-input:
 			if !ok {
 				input = nil
-				call.HangUp()
+				call.HangUpWhenDelivered()
 				continue
 			}
 			if err := command(call, o.Audio, out, l); err != nil {
@@ -150,8 +156,8 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 				return ExitFailure
 			}
 			if bye, ok := e.(rtc.ByeEvent); ok {
-				if len(bye.Undelivered) > 0 {
-					out.write(errorMsg{Type: "error", Message: bye.Err.Error()})
+				if n := len(bye.Undelivered); n > 0 {
+					out.write(undeliveredMsg{Type: "undelivered", Message: undelivered(n), IDs: bye.Undelivered})
 				}
 				out.write(byeMsg{Type: "bye", Reason: bye.Reason})
 				if bye.Err != nil {
@@ -299,28 +305,77 @@ type errorMsg struct {
 	Message string `json:"message"`
 }
 
+// undeliveredMsg lists the messages the peer never received, by the ids
+// their "sent" lines gave.
+type undeliveredMsg struct {
+	Type    string   `json:"type"`
+	Message string   `json:"message"`
+	IDs     []uint64 `json:"ids"`
+}
+
+func undelivered(n int) string {
+	if n == 1 {
+		return "1 of your messages was not delivered"
+	}
+	return fmt.Sprintf("%d of your messages were not delivered", n)
+}
+
 type byeMsg struct {
 	Type   string `json:"type"`
 	Reason string `json:"reason"`
 }
 
-// writer writes JSON lines; a write error (a closed pipe) is remembered
-// and the rest is dropped, since nobody is reading.
+// writer writes JSON lines from a goroutine of its own. A slow reader
+// holds back write, and so the call's events, whose queue then drops the
+// peer's messages unacknowledged; once ctx is done (the user asked to
+// leave) write no longer waits, and what cannot be written is dropped. A
+// write error (a closed pipe) is remembered and the rest is dropped, since
+// nobody is reading.
 type writer struct {
-	mu  sync.Mutex
-	w   io.Writer
-	err error
+	lines chan []byte
+	done  chan struct{}
+	quit  <-chan struct{}
+}
+
+func newWriter(ctx context.Context, out io.Writer) *writer {
+	w := &writer{lines: make(chan []byte, 64), done: make(chan struct{}), quit: ctx.Done()}
+	go func() {
+		defer close(w.done)
+		var err error
+		for b := range w.lines {
+			if err == nil {
+				_, err = out.Write(b)
+			}
+		}
+	}()
+	return w
 }
 
 func (w *writer) write(v any) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return
-	}
 	b, _ := json.Marshal(v)
-	_, w.err = w.w.Write(append(b, '\n'))
+	b = append(b, '\n')
+	select {
+	case w.lines <- b:
+	case <-w.quit:
+		select {
+		case w.lines <- b:
+		default:
+		}
+	}
 }
+
+// close lets the last lines out, waiting at most flushWait for a reader
+// that has stopped reading.
+func (w *writer) close() {
+	close(w.lines)
+	select {
+	case <-w.done:
+	case <-time.After(flushWait):
+	}
+}
+
+// flushWait bounds the wait for the last lines at exit.
+const flushWait = 300 * time.Millisecond
 
 func (w *writer) fail(err error) int {
 	w.write(errorMsg{Type: "error", Message: err.Error()})
