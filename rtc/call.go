@@ -144,7 +144,8 @@ type Call struct {
 	peerChat    atomic.Bool           // the peer's chat channel is taken
 	chatErr     atomic.Pointer[error] // why chat cannot be used, if it cannot
 	inboxBytes  atomic.Int64          // the peer's messages waiting in the inbox
-	chatBytes   uint64                // bytes of the peer's messages, with overhead
+	chatBytes   atomic.Uint64         // bytes of the peer's messages, with overhead
+	lastMessage atomic.Int64          // when the last one came, in Unix ns
 	seen        idSet
 	queuedChats int // ChatEvents in pending
 	dropped     int // the peer's messages dropped and not yet reported

@@ -34,8 +34,14 @@ const (
 	recentIDs = 1024
 	// stallBytes is how much the peer may send on the association beyond
 	// the messages it delivered before an incoming message counts as too
-	// large to ever arrive (see checkChatStall).
-	stallBytes = 512 << 10
+	// large to ever arrive (see checkChatStall): most of SCTP's 1 MiB
+	// receive window. channelBytes is what each channel the peer opens
+	// (and closes) costs on the association.
+	stallBytes   = 768 << 10
+	channelBytes = 512
+	// stallQuiet is how long no message may arrive with stallBytes
+	// waiting: a backlog that is being read delivers messages meanwhile.
+	stallQuiet = 2 * time.Second
 )
 
 // Why chat cannot be used; Send returns them, and the call says each once.
@@ -54,6 +60,7 @@ func (c *Call) onDataChannel(dc *webrtc.DataChannel) {
 		c.attach(dc)
 		return
 	}
+	c.chatBytes.Add(channelBytes)
 	c.logf("chat: closed a data channel the peer opened (label of %d bytes)", len(dc.Label()))
 	if err := dc.Close(); err != nil {
 		c.logf("chat: close the peer's extra channel: %v", err)
@@ -73,6 +80,9 @@ func (c *Call) attach(dc *webrtc.DataChannel) {
 	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		n := int64(len(m.Data))
+		// Each message costs its SCTP chunk header and the packet's too.
+		c.chatBytes.Add(uint64(n) + 64)
+		c.lastMessage.Store(time.Now().UnixNano())
 		if c.inboxBytes.Add(n) > maxInboxBytes {
 			c.inboxBytes.Add(-n)
 			c.post(func() { c.dropChat(1) })
@@ -194,13 +204,15 @@ func (c *Call) chatUnusable(why error) {
 // checkChatStall notices a peer message that can never arrive: SCTP
 // reassembles a message whole, and one larger than its receive window
 // (1 MiB) stops every later message for good. Bytes arriving on the
-// association that no delivered message accounts for are that message.
+// association that no delivered message accounts for, while no message
+// has come for stallQuiet, are that message.
 func (c *Call) checkChatStall() {
 	if c.chatErr.Load() != nil || !c.dcOpen {
 		return
 	}
-	got := c.pc.SCTP().Stats().BytesReceived
-	if got > c.chatBytes+c.chatBytes/4+stallBytes {
+	got, want := c.pc.SCTP().Stats().BytesReceived, c.chatBytes.Load()
+	quiet := time.Since(time.Unix(0, c.lastMessage.Load()))
+	if got > want+want/4+stallBytes && quiet >= stallQuiet {
 		c.chatUnusable(ErrChatTooBig)
 	}
 }
@@ -209,8 +221,6 @@ func (c *Call) onMessage(data []byte, isString bool) {
 	if c.finished {
 		return
 	}
-	// Each message costs its SCTP chunk header and the packet's as well.
-	c.chatBytes += uint64(len(data)) + 64
 	if isString {
 		if checkText(data) != nil {
 			return
