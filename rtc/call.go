@@ -154,6 +154,7 @@ type Call struct {
 	muteShown   bool
 	muteShownAt time.Time
 	muteTimer   *time.Timer
+	saidBig     bool
 
 	statsTimer  *time.Timer
 	lastStats   MediaStats
@@ -245,6 +246,7 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 		se.SetNet(cfg.Net)
 	}
 	se.SetSCTPMaxMessageSize(sctpMaxMessage)
+	se.DetachDataChannels() // the call reads chat itself: readChat
 	se.SetSCTPRTOMax(2 * time.Second)
 	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: cfg.Log, DefaultLogLevel: logging.LogLevelWarn}
 

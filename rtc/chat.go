@@ -1,11 +1,13 @@
 package rtc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/pion/datachannel"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -47,7 +49,8 @@ const (
 // Why chat cannot be used; Send returns them, and the call says each once.
 var (
 	ErrNoChat      = errors.New("your peer's app has no chat: messages cannot be sent")
-	ErrChatTooBig  = errors.New("your peer sent a chat message over 64 kB, more than parley takes: chat is closed, the call goes on")
+	ErrChatTooBig  = errors.New("your peer sent a chat message over 64 kB, more than parley takes: it was dropped")
+	ErrChatStuck   = errors.New("your peer sent a chat message too large to ever arrive: chat is closed, the call goes on")
 	ErrChatClosed  = errors.New("your peer closed the chat: messages cannot be sent, the call goes on")
 	errChatNotOpen = errors.New("the chat channel is not open")
 )
@@ -61,39 +64,86 @@ func (c *Call) onDataChannel(dc *webrtc.DataChannel) {
 		return
 	}
 	c.chatBytes.Add(channelBytes)
-	c.logf("chat: closed a data channel the peer opened (label of %d bytes)", len(dc.Label()))
-	if err := dc.Close(); err != nil {
-		c.logf("chat: close the peer's extra channel: %v", err)
-	}
-}
-
-// attach sets the chat channel's handlers; it runs on pion's goroutine or
-// the caller's, so it only posts.
-func (c *Call) attach(dc *webrtc.DataChannel) {
-	c.post(func() { c.dc = dc })
-	dc.OnOpen(func() { c.post(c.onOpen) })
-	dc.OnClose(func() { c.post(c.chatClosed) })
-	dc.OnError(func(err error) {
-		if errors.Is(err, io.ErrShortBuffer) {
-			c.post(func() { c.chatUnusable(ErrChatTooBig) })
+	c.logf("chat: closing a data channel the peer opened (label of %d bytes)", len(dc.Label()))
+	// Detached, pion forgets the channel once it is closed; it would keep
+	// it otherwise.
+	dc.OnOpen(func() {
+		if rw, err := dc.Detach(); err == nil {
+			rw.Close()
+		} else {
+			dc.Close()
 		}
 	})
-	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		n := int64(len(m.Data))
+}
+
+// attach makes dc the chat channel. It runs on pion's goroutine or the
+// caller's, so it only posts; once the channel is open, readChat reads it.
+func (c *Call) attach(dc *webrtc.DataChannel) {
+	c.post(func() { c.dc = dc })
+	dc.OnOpen(func() {
+		rw, err := dc.Detach()
+		if err != nil {
+			c.logf("chat: detach: %v", err)
+			dc.Close()
+			return
+		}
+		c.readers.Add(1)
+		go c.readChat(rw)
+		c.post(c.onOpen)
+	})
+}
+
+// maxIncoming is the largest message that can reach readChat: SCTP's
+// receive window (1 MiB) and a packet, since a message is reassembled in
+// it whole.
+const maxIncoming = 1<<20 + 1500
+
+// readChat reads the chat channel until it closes, handing each message
+// to the call's goroutine, at most maxInboxBytes at a time.
+func (c *Call) readChat(rw datachannel.ReadWriteCloser) {
+	defer c.readers.Done()
+	buf := make([]byte, sctpMaxMessage)
+	for {
+		n, isString, err := rw.ReadDataChannel(buf)
+		if errors.Is(err, io.ErrShortBuffer) {
+			// Over what parley takes, but already whole in SCTP's buffer,
+			// and in the way of every later message: read it and drop it.
+			big := make([]byte, maxIncoming)
+			if n, _, err = rw.ReadDataChannel(big); err == nil {
+				c.chatBytes.Add(uint64(n) + 64)
+				c.lastMessage.Store(time.Now().UnixNano())
+				c.post(func() { c.dropBig(n) })
+				continue
+			}
+		}
+		if err != nil {
+			c.post(c.chatClosed)
+			return
+		}
 		// Each message costs its SCTP chunk header and the packet's too.
 		c.chatBytes.Add(uint64(n) + 64)
 		c.lastMessage.Store(time.Now().UnixNano())
-		if c.inboxBytes.Add(n) > maxInboxBytes {
-			c.inboxBytes.Add(-n)
+		if c.inboxBytes.Add(int64(n)) > maxInboxBytes {
+			c.inboxBytes.Add(-int64(n))
 			c.post(func() { c.dropChat(1) })
-			return
+			continue
 		}
-		data, str := m.Data, m.IsString // pion hands over a copy
+		data := bytes.Clone(buf[:n])
 		c.post(func() {
-			c.inboxBytes.Add(-n)
-			c.onMessage(data, str)
+			c.inboxBytes.Add(-int64(len(data)))
+			c.onMessage(data, isString)
 		})
-	})
+	}
+}
+
+// dropBig says, once, that the peer sent a message larger than parley
+// takes, and counts it dropped.
+func (c *Call) dropBig(n int) {
+	c.logf("chat: dropped a message of %d bytes", n)
+	if !c.saidBig {
+		c.saidBig = true
+		c.emit(ErrorEvent{Err: ErrChatTooBig})
+	}
 }
 
 // SetMuted tells the peer whether this side's microphone is muted, for
@@ -213,7 +263,7 @@ func (c *Call) checkChatStall() {
 	got, want := c.pc.SCTP().Stats().BytesReceived, c.chatBytes.Load()
 	quiet := time.Since(time.Unix(0, c.lastMessage.Load()))
 	if got > want+want/4+stallBytes && quiet >= stallQuiet {
-		c.chatUnusable(ErrChatTooBig)
+		c.chatUnusable(ErrChatStuck)
 	}
 }
 
