@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"parley/internal/rawpeer"
@@ -459,4 +460,74 @@ func TestHostileStringFlood(t *testing.T) {
 	if limit := (512_000 + 100_000*25) / MaxChatBytes; shown > limit {
 		t.Errorf("%d of %d messages shown; the rate limit allows at most %d", shown, n, limit)
 	}
+}
+
+// TestHostileBigMessages: a message over the advertised 64 kB is dropped
+// with one line and chat goes on both ways; one larger than SCTP's 1 MiB
+// receive window can never arrive, and chat is closed with one line while
+// the call, and its audio, go on.
+func TestHostileBigMessages(t *testing.T) {
+	t.Run("1MiB", func(t *testing.T) {
+		c, raw := joinRaw(t, rawpeer.Options{Chat: true, BigMessages: true})
+		waitConnected(t, c)
+		chat := rawChat(t, raw)
+		if err := chat.Send(make([]byte, 1<<20)); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		chat.Send(rawpeer.Message(1, "after the big one"))
+		if e := next[ErrorEvent](t, c); !errors.Is(e.Err, ErrChatTooBig) {
+			t.Errorf("error %v; want %v", e.Err, ErrChatTooBig)
+		}
+		if got := nextChat(t, c); got != "after the big one" {
+			t.Errorf("parley got %q", got)
+		}
+		c.Send("and back")
+		if got := rawMessage(t, raw, chat); got != "and back" {
+			t.Errorf("raw peer got %q", got)
+		}
+		next[DeliveredEvent](t, c)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("chat worked both ways %v after the big message; want within 2 s", d)
+		}
+	})
+	t.Run("4MiB", func(t *testing.T) {
+		c, raw := joinRaw(t, rawpeer.Options{Chat: true, Audio: true, BigMessages: true})
+		packets := make(chan struct{}, 1000)
+		c.SetAudioReceiver(func(*rtp.Packet, time.Time) {
+			select {
+			case packets <- struct{}{}:
+			default:
+			}
+		})
+		waitConnected(t, c)
+		chat := rawChat(t, raw)
+		go chat.Send(make([]byte, 4<<20)) // blocks nothing but its own stream
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			seq, ts := uint16(0), uint32(0)
+			rawpeer.Every(ctx, 20*time.Millisecond, func() bool {
+				seq, ts = seq+1, ts+960
+				return raw.SendAudio(seq, ts, rawpeer.Opus) == nil
+			})
+		}()
+		e := next[ErrorEvent](t, c)
+		if !errors.Is(e.Err, ErrChatStuck) {
+			t.Fatalf("error %v; want %v", e.Err, ErrChatStuck)
+		}
+		if _, err := c.Send("hello?"); !errors.Is(err, ErrChatStuck) {
+			t.Errorf("Send = %v; want %v", err, ErrChatStuck)
+		}
+		for len(packets) > 0 {
+			<-packets
+		}
+		for i := 0; i < 10; i++ {
+			select {
+			case <-packets:
+			case <-time.After(2 * time.Second):
+				t.Fatal("audio stopped with the chat")
+			}
+		}
+	})
 }
