@@ -17,7 +17,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the seed corpus in testdata/fuzz/FuzzPush")
 
 // A program drives a buffer on a fake clock. It is a sequence of
-// operations, each an opcode (the byte's value mod 4) and its operands,
+// operations, each an opcode (the byte's value mod 5) and its operands,
 // big-endian:
 //
 //	0 push   sequence number (2 bytes), timestamp (4), arrival time (8:
@@ -28,6 +28,10 @@ var update = flag.Bool("update", false, "rewrite the seed corpus in testdata/fuz
 //	2 wait   ms (2): the clock that much on, with no pull
 //	3 pull   n (2): one pull of n mod 4·maxFrame + 1 samples, the clock
 //	         as much on after it
+//	4 burst  n (2), then a push's operands but the arrival time, and a
+//	         timestamp step (4): n pushes at once, the sequence number
+//	         going up by one, the timestamp by the step, a real payload
+//	         going up by one too
 //
 // A truncated operation ends the program.
 type program []byte
@@ -53,12 +57,21 @@ func (p program) pulls(n int) program {
 	return p
 }
 
+func (p program) burst(n int, seq uint16, ts, step uint32, real int) program {
+	p = binary.BigEndian.AppendUint16(append(p, 4), uint16(n))
+	p = binary.BigEndian.AppendUint16(p, seq)
+	p = binary.BigEndian.AppendUint32(p, ts)
+	p = append(p, byte(real))
+	return binary.BigEndian.AppendUint32(p, step)
+}
+
 func (p program) wait(d time.Duration) program {
 	return binary.BigEndian.AppendUint16(append(p, 2), uint16(d/time.Millisecond))
 }
 
 // run runs a program on a new buffer, with the real Opus packets real,
-// checking the buffer's bounds after every operation.
+// checking the buffer's bounds after every operation, and that no packet
+// counts twice.
 func run(t *testing.T, real [][]byte, prog program) *Buffer {
 	t.Helper()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -68,10 +81,14 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 		t.Fatal(err)
 	}
 	buf := make([]int16, 4*maxFrame)
+	var pushes uint64
 	check := func(op byte) {
 		t.Helper()
 		if err := checkBounds(b); err != nil {
 			t.Fatalf("after op %d at %v: %v", op, now.Sub(start), err)
+		}
+		if s := b.Stats(); s.Frames+s.Late+s.Duplicates+s.Invalid > pushes {
+			t.Fatalf("after op %d at %v: %d pushes, yet %+v", op, now.Sub(start), pushes, s)
 		}
 	}
 	take := func(n int) []byte {
@@ -84,7 +101,7 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 		return v
 	}
 	for len(prog) > 0 {
-		op := take(1)[0] % 4
+		op := take(1)[0] % 5
 		switch op {
 		case 0:
 			h := take(15)
@@ -100,6 +117,7 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 				}
 			}
 			b.Push(seq, ts, data, at)
+			pushes++
 		case 1:
 			h := take(1)
 			if h == nil {
@@ -125,6 +143,27 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 			b.Pull(buf[:n])
 			check(op)
 			now = now.Add(duration(int64(n)))
+		case 4:
+			h := take(13)
+			if h == nil {
+				return b
+			}
+			n, seq, ts := int(binary.BigEndian.Uint16(h)), binary.BigEndian.Uint16(h[2:]), binary.BigEndian.Uint32(h[4:])
+			sel, step := h[8], binary.BigEndian.Uint32(h[9:])
+			var data []byte
+			if sel >= 128 {
+				if data = take(int(sel - 128)); data == nil {
+					return b
+				}
+			}
+			for i := range n {
+				d := data
+				if sel < 128 {
+					d = real[(int(sel)+i)%len(real)]
+				}
+				b.Push(seq+uint16(i), ts+uint32(i)*step, d, now)
+				pushes++
+			}
 		}
 		check(op)
 	}
@@ -206,14 +245,16 @@ var seeds = []struct {
 		}
 		return p
 	}, func(s Stats) bool { return s.Restarts == 1 }},
+	{"found-wild-arrival", func(int) program {
+		// Found by FuzzPush on the buffer before arrival times were
+		// bounded: one packet that arrived 152 years ago, one pull of
+		// 300 ms. The delay was 152 years; now the packet plays at once.
+		return program("2000000\xbd0000000080")
+	}, func(s Stats) bool { return s.Frames == 1 && s.Delay <= 20*time.Millisecond }},
 	{"flood-then-extremes", func(n int) program {
 		// 1500 packets at once, then arrival times and timestamps at
 		// their extremes.
-		var p program
-		for i := range 1500 {
-			p = p.push(uint16(i), uint32(i*61), 0, i%n)
-		}
-		p = p.pulls(3)
+		p := program{}.burst(1500, 0, 0, 61, 0).pulls(3)
 		for i, at := range []time.Duration{math.MinInt64, math.MaxInt64, -time.Hour, time.Hour} {
 			p = p.push(uint16(2000+i), uint32(1500*61+i*960), at, i).pulls(1)
 		}
