@@ -183,7 +183,7 @@ type Buffer struct {
 	playing bool  // frames are being played
 	next    int64 // timestamp of the next frame to play
 	end     int64 // where the last packet played ended
-	seq     int64 // sequence number of the last packet played
+	seq     int64 // sequence number of the last packet played, if any
 	dtx     bool  // the last packet played was a DTX packet
 	silent  bool  // the last frame played was silence
 	frame   int   // samples per frame, from the latest packet
@@ -399,7 +399,7 @@ func (b *Buffer) realign(x int64) {
 	b.end -= x
 	d := duration(x)
 	for i := range b.arrivals {
-		if b.arrivals[i].seq <= b.seq {
+		if b.nplayed > 0 && b.arrivals[i].seq <= b.seq {
 			b.arrivals[i].r += d
 		}
 	}
