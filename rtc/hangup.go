@@ -30,8 +30,8 @@ const (
 func (c *Call) HangUp() { c.hangUp(false) }
 
 // HangUpWhenDelivered is HangUp for a script that has sent its last
-// message: it waits for delivery as long as acknowledgements keep coming
-// (each within idleWait), up to hangUpMax.
+// message: it waits for the call to connect, then for delivery as long as
+// acknowledgements keep coming (each within idleWait), up to hangUpMax.
 func (c *Call) HangUpWhenDelivered() { c.hangUp(true) }
 
 func (c *Call) hangUp(patient bool) {
@@ -53,6 +53,10 @@ func (c *Call) watchHangUp() {
 	if c.finished {
 		return
 	}
+	if c.hupPatient && c.state == StateConnecting {
+		// The clocks start once there is a peer to deliver to.
+		c.hupStart, c.progress = time.Now(), time.Now()
+	}
 	left := time.Until(c.hupStart.Add(hangUpWait))
 	if c.hupPatient {
 		left = min(time.Until(c.hupStart.Add(hangUpMax)), time.Until(c.progress.Add(idleWait)))
@@ -69,9 +73,13 @@ func (c *Call) advance() {
 	switch c.hup {
 	case hupDraining:
 		switch {
-		case c.state == "new" || c.state == StateConnecting && !c.dcOpen || c.chatErr.Load() != nil:
+		case c.state == "new" || c.chatErr.Load() != nil:
 			// No peer to deliver to, or no chat to deliver on.
 			c.finish("hung up", nil)
+		case c.state == StateConnecting && !c.hupPatient:
+			c.finish("hung up", nil)
+		case c.state == StateConnecting:
+			// Deliver once connected; the connect timeout bounds the wait.
 		case !c.dcOpen && c.state == StateConnected:
 			// The chat channel opens just after connecting; the bye
 			// needs it. onOpen comes back here.
