@@ -86,10 +86,10 @@ type Options struct {
 // Run runs one call and returns the process's exit status. It returns when
 // the call ends; cancelling ctx hangs up.
 func Run(ctx context.Context, o Options) int {
-	out := newWriter(ctx, o.Out)
-	defer out.close()
 	lines := readLines(o.In)
 	defer lines.stop()
+	out := newWriter(ctx, o.Out, lines.quitting)
+	defer out.close()
 
 	call, err := o.NewCall()
 	if err != nil {
@@ -327,18 +327,29 @@ type byeMsg struct {
 
 // writer writes JSON lines from a goroutine of its own. A slow reader
 // holds back write, and so the call's events, whose queue then drops the
-// peer's messages unacknowledged; once ctx is done (the user asked to
-// leave) write no longer waits, and what cannot be written is dropped. A
-// write error (a closed pipe) is remembered and the rest is dropped, since
-// nobody is reading.
+// peer's messages unacknowledged. Once the user asks to leave (ctx is
+// done: a signal; or leave is closed: /quit was read) write waits at most
+// stallWait for room: a reader that reads loses nothing, and once one has
+// not made room in that time it counts as stopped, write no longer waits,
+// and what cannot be written is dropped. Without that, a reader that has
+// stopped reading would keep the hang-up from happening, and /quit, read
+// by the loop that writes, from ever being seen. A write error (a closed
+// pipe) is remembered and the rest is dropped, since nobody is reading.
+// write is for one goroutine, Run's.
 type writer struct {
-	lines chan []byte
-	done  chan struct{}
-	quit  <-chan struct{}
+	lines   chan []byte
+	done    chan struct{}
+	quit    <-chan struct{}
+	leave   <-chan struct{}
+	stalled bool // the reader made no room within stallWait
 }
 
-func newWriter(ctx context.Context, out io.Writer) *writer {
-	w := &writer{lines: make(chan []byte, 64), done: make(chan struct{}), quit: ctx.Done()}
+// stallWait is how long, once the user has asked to leave, write waits for
+// a reader to make room before it counts as stopped.
+const stallWait = 100 * time.Millisecond
+
+func newWriter(ctx context.Context, out io.Writer, leave <-chan struct{}) *writer {
+	w := &writer{lines: make(chan []byte, 64), done: make(chan struct{}), quit: ctx.Done(), leave: leave}
 	go func() {
 		defer close(w.done)
 		var err error
@@ -356,11 +367,23 @@ func (w *writer) write(v any) {
 	b = append(b, '\n')
 	select {
 	case w.lines <- b:
+		return
 	case <-w.quit:
+	case <-w.leave:
+	}
+	if !w.stalled {
+		t := time.NewTimer(stallWait)
+		defer t.Stop()
 		select {
 		case w.lines <- b:
-		default:
+			return
+		case <-t.C:
+			w.stalled = true
 		}
+	}
+	select {
+	case w.lines <- b:
+	default:
 	}
 }
 
@@ -407,22 +430,31 @@ func Line(e rtc.Event, route rtc.Route, a *voice.Session) any {
 
 // lineReader delivers input lines on c, which is closed at EOF. Its
 // goroutine ends at EOF, or after stop once the next line arrives.
+// quitting is closed as soon as a /quit line is read, before it is
+// delivered.
 type lineReader struct {
-	c    chan string
-	quit chan struct{}
-	once sync.Once
+	c        chan string
+	quit     chan struct{}
+	once     sync.Once
+	quitting chan struct{}
 }
 
 func readLines(r io.Reader) *lineReader {
-	l := &lineReader{c: make(chan string), quit: make(chan struct{})}
+	l := &lineReader{c: make(chan string), quit: make(chan struct{}), quitting: make(chan struct{})}
 	go func() {
 		defer close(l.c)
 		br := bufio.NewReader(r)
+		quitSeen := false
 		for {
 			s, err := br.ReadString('\n')
 			if s != "" {
+				line := strings.TrimRight(s, "\r\n")
+				if strings.TrimSpace(line) == "/quit" && !quitSeen {
+					quitSeen = true
+					close(l.quitting)
+				}
 				select {
-				case l.c <- strings.TrimRight(s, "\r\n"):
+				case l.c <- line:
 				case <-l.quit:
 					return
 				}
