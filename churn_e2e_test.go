@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +43,7 @@ func TestHostileChurnMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	rss0 := processRSS(t, p.cmd.Process.Pid)
+	rss0 := rssMB(t, p.cmd.Process.Pid)
 	const rounds, per = 10, 500
 	for r := 0; r < rounds; r++ {
 		closed := make(chan struct{}, per)
@@ -73,7 +70,7 @@ func TestHostileChurnMemory(t *testing.T) {
 	// Go returns freed memory to the system within minutes; the peak is
 	// what matters, and what is still held.
 	time.Sleep(2 * time.Second)
-	rss := processRSS(t, p.cmd.Process.Pid)
+	rss := rssMB(t, p.cmd.Process.Pid)
 	t.Logf("parley's RSS: %.1f MB before %d channels, %.1f MB after", rss0, rounds*per, rss)
 	if rss > rss0+20 {
 		t.Errorf("RSS %.1f MB after the churn; %.1f MB before (want within 20 MB)", rss, rss0)
@@ -103,19 +100,11 @@ func TestHostileChurnMemory(t *testing.T) {
 	}
 }
 
-// processRSS is a process's resident set, in MB.
-func processRSS(t *testing.T, pid int) float64 {
+func rssMB(t *testing.T, pid int) float64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := vmRSS(pid)
 	if err != nil {
-		t.Skipf("no /proc: %v", err)
+		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
+	return float64(n) / (1 << 20)
 }

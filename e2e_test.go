@@ -20,9 +20,9 @@ import (
 	"parley/rtc"
 )
 
-// builds holds the binaries built once for the end-to-end tests: with
+// binaries holds the binaries built once for the end-to-end tests: with
 // the race detector when the tests run with it, and without.
-var builds [2]struct {
+var binaries [2]struct {
 	once sync.Once
 	path string
 	err  error
@@ -36,9 +36,9 @@ func plainBinary(t *testing.T) string { return buildParley(t, false) }
 
 func buildParley(t *testing.T, race bool) string {
 	t.Helper()
-	b := &builds[0]
+	b := &binaries[0]
 	if race {
-		b = &builds[1]
+		b = &binaries[1]
 	}
 	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "parley-e2e")

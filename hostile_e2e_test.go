@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -48,39 +47,6 @@ func startWatched(t *testing.T, args ...string) *watched {
 	w, release := startUnread(t, parleyBinary(t), args...)
 	release()
 	return w
-}
-
-// A plain build of parley, without the race detector, for the tests that
-// bound parley's memory: the detector multiplies the memory a program
-// uses (by about 8 in these tests), so under it RSS would measure the
-// detector. Without -race it is parleyBinary.
-var (
-	plainOnce sync.Once
-	plainPath string
-	plainErr  error
-)
-
-func plainBinary(t *testing.T) string {
-	t.Helper()
-	if !raceEnabled {
-		return parleyBinary(t)
-	}
-	plainOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "parley-e2e-plain")
-		if err != nil {
-			plainErr = err
-			return
-		}
-		plainPath = filepath.Join(dir, "parley")
-		out, err := exec.Command("go", "build", "-o", plainPath, ".").CombinedOutput()
-		if err != nil {
-			plainErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if plainErr != nil {
-		t.Fatal(plainErr)
-	}
-	return plainPath
 }
 
 // build is a parley binary for a memory test.
