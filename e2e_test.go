@@ -20,37 +20,47 @@ import (
 	"parley/rtc"
 )
 
-// parleyBin is the binary built once for the end-to-end tests.
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// binaries holds the binaries built once for the end-to-end tests: with
+// the race detector when the tests run with it, and without.
+var binaries [2]struct {
+	once sync.Once
+	path string
+	err  error
+}
 
-func parleyBinary(t *testing.T) string {
+func parleyBinary(t *testing.T) string { return buildParley(t, raceEnabled) }
+
+// plainBinary is parley built without the race detector, whose memory
+// overhead (several times the heap) would swamp what memory tests measure.
+func plainBinary(t *testing.T) string { return buildParley(t, false) }
+
+func buildParley(t *testing.T, race bool) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	b := &binaries[0]
+	if race {
+		b = &binaries[1]
+	}
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "parley-e2e")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "parley")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
+		b.path = filepath.Join(dir, "parley")
+		args := []string{"build", "-o", b.path}
+		if race {
 			args = append(args, "-race")
 		}
 		cmd := exec.Command("go", append(args, ".")...)
 		cmd.Env = os.Environ()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // loopbackFlags keep a test call on the loopback interface, and text only
@@ -70,8 +80,14 @@ type peer struct {
 
 func startPeer(t *testing.T, name string, args ...string) *peer {
 	t.Helper()
+	return startBinary(t, parleyBinary(t), name, args...)
+}
+
+// startBinary is startPeer with a binary of the test's choosing.
+func startBinary(t *testing.T, bin, name string, args ...string) *peer {
+	t.Helper()
 	// The test's own flags come last, so that they win.
-	cmd := exec.Command(parleyBinary(t), slices.Concat(args[:1], loopbackFlags, args[1:])...)
+	cmd := exec.Command(bin, slices.Concat(args[:1], loopbackFlags, args[1:])...)
 	p := &peer{t: t, name: name, cmd: cmd, events: make(chan map[string]any, 1024), stderr: new(strings.Builder), done: make(chan struct{})}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {

@@ -50,6 +50,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal hangs up; the next one ends parley at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 
 	switch {
 	case cmd == "devices":

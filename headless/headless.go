@@ -11,11 +11,14 @@
 //	{"type":"verify","words":"sabi rufo rika nomo"}   the safety words
 //	{"type":"stats","route":"host","rtt_ms":0.4,…}   with Options.Stats
 //	{"type":"error","message":"…"}
+//	{"type":"undelivered","message":"2 of your messages were not delivered","ids":[4,5]}
 //	{"type":"bye","reason":"peer hung up"}    always the last line
 //
 // "state" is connecting, connected, disconnected, failed or closed; "route"
 // (host, srflx, prflx or relay) comes with connected, and "detail", when
-// present, says in plain words what is going on.
+// present, says in plain words what is going on. "undelivered" comes just
+// before "bye" when some messages never reached the peer; ids number this
+// side's messages from 1, in the order they were sent.
 //
 // Standard input carries the peer's code first (the caller reads the
 // answer as the first non-empty line; the callee reads the invite there
@@ -24,7 +27,9 @@
 // safety words as compared and equal, /mute and /unmute mute and unmute
 // the microphone (answered by a "mute" line; the peer gets a "peer_mute"
 // line); "//" sends a literal leading
-// slash. EOF hangs up once every message read has been delivered.
+// slash. EOF hangs up once every message read has been delivered, for as
+// long as delivery goes on; /quit, SIGINT and SIGTERM hang up within two
+// seconds, and a second SIGINT ends the process at once.
 //
 // Diagnostics go to standard error, never to standard output.
 package headless
@@ -81,9 +86,10 @@ type Options struct {
 // Run runs one call and returns the process's exit status. It returns when
 // the call ends; cancelling ctx hangs up.
 func Run(ctx context.Context, o Options) int {
-	out := &writer{w: o.Out}
 	lines := readLines(o.In)
 	defer lines.stop()
+	out := newWriter(ctx, o.Out, lines.quitting)
+	defer out.close()
 
 	call, err := o.NewCall()
 	if err != nil {
@@ -138,7 +144,7 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 		case l, ok := <-input:
 			if !ok {
 				input = nil
-				call.HangUp()
+				call.HangUpWhenDelivered()
 				continue
 			}
 			if err := command(call, o.Audio, out, l); err != nil {
@@ -150,8 +156,8 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 				return ExitFailure
 			}
 			if bye, ok := e.(rtc.ByeEvent); ok {
-				if len(bye.Undelivered) > 0 {
-					out.write(errorMsg{Type: "error", Message: bye.Err.Error()})
+				if n := len(bye.Undelivered); n > 0 {
+					out.write(undeliveredMsg{Type: "undelivered", Message: undelivered(n), IDs: bye.Undelivered})
 				}
 				out.write(byeMsg{Type: "bye", Reason: bye.Reason})
 				if bye.Err != nil {
@@ -299,28 +305,100 @@ type errorMsg struct {
 	Message string `json:"message"`
 }
 
+// undeliveredMsg lists the messages the peer never received, by the ids
+// their "sent" lines gave.
+type undeliveredMsg struct {
+	Type    string   `json:"type"`
+	Message string   `json:"message"`
+	IDs     []uint64 `json:"ids"`
+}
+
+func undelivered(n int) string {
+	if n == 1 {
+		return "1 of your messages was not delivered"
+	}
+	return fmt.Sprintf("%d of your messages were not delivered", n)
+}
+
 type byeMsg struct {
 	Type   string `json:"type"`
 	Reason string `json:"reason"`
 }
 
-// writer writes JSON lines; a write error (a closed pipe) is remembered
-// and the rest is dropped, since nobody is reading.
+// writer writes JSON lines from a goroutine of its own. A slow reader
+// holds back write, and so the call's events, whose queue then drops the
+// peer's messages unacknowledged. Once the user asks to leave (ctx is
+// done: a signal; or leave is closed: /quit was read) write waits at most
+// stallWait for room: a reader that reads loses nothing, and once one has
+// not made room in that time it counts as stopped, write no longer waits,
+// and what cannot be written is dropped. Without that, a reader that has
+// stopped reading would keep the hang-up from happening, and /quit, read
+// by the loop that writes, from ever being seen. A write error (a closed
+// pipe) is remembered and the rest is dropped, since nobody is reading.
+// write is for one goroutine, Run's.
 type writer struct {
-	mu  sync.Mutex
-	w   io.Writer
-	err error
+	lines   chan []byte
+	done    chan struct{}
+	quit    <-chan struct{}
+	leave   <-chan struct{}
+	stalled bool // the reader made no room within stallWait
+}
+
+// stallWait is how long, once the user has asked to leave, write waits for
+// a reader to make room before it counts as stopped.
+const stallWait = 100 * time.Millisecond
+
+func newWriter(ctx context.Context, out io.Writer, leave <-chan struct{}) *writer {
+	w := &writer{lines: make(chan []byte, 64), done: make(chan struct{}), quit: ctx.Done(), leave: leave}
+	go func() {
+		defer close(w.done)
+		var err error
+		for b := range w.lines {
+			if err == nil {
+				_, err = out.Write(b)
+			}
+		}
+	}()
+	return w
 }
 
 func (w *writer) write(v any) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return
-	}
 	b, _ := json.Marshal(v)
-	_, w.err = w.w.Write(append(b, '\n'))
+	b = append(b, '\n')
+	select {
+	case w.lines <- b:
+		return
+	case <-w.quit:
+	case <-w.leave:
+	}
+	if !w.stalled {
+		t := time.NewTimer(stallWait)
+		defer t.Stop()
+		select {
+		case w.lines <- b:
+			return
+		case <-t.C:
+			w.stalled = true
+		}
+	}
+	select {
+	case w.lines <- b:
+	default:
+	}
 }
+
+// close lets the last lines out, waiting at most flushWait for a reader
+// that has stopped reading.
+func (w *writer) close() {
+	close(w.lines)
+	select {
+	case <-w.done:
+	case <-time.After(flushWait):
+	}
+}
+
+// flushWait bounds the wait for the last lines at exit.
+const flushWait = 300 * time.Millisecond
 
 func (w *writer) fail(err error) int {
 	w.write(errorMsg{Type: "error", Message: err.Error()})
@@ -352,22 +430,31 @@ func Line(e rtc.Event, route rtc.Route, a *voice.Session) any {
 
 // lineReader delivers input lines on c, which is closed at EOF. Its
 // goroutine ends at EOF, or after stop once the next line arrives.
+// quitting is closed as soon as a /quit line is read, before it is
+// delivered.
 type lineReader struct {
-	c    chan string
-	quit chan struct{}
-	once sync.Once
+	c        chan string
+	quit     chan struct{}
+	once     sync.Once
+	quitting chan struct{}
 }
 
 func readLines(r io.Reader) *lineReader {
-	l := &lineReader{c: make(chan string), quit: make(chan struct{})}
+	l := &lineReader{c: make(chan string), quit: make(chan struct{}), quitting: make(chan struct{})}
 	go func() {
 		defer close(l.c)
 		br := bufio.NewReader(r)
+		quitSeen := false
 		for {
 			s, err := br.ReadString('\n')
 			if s != "" {
+				line := strings.TrimRight(s, "\r\n")
+				if strings.TrimSpace(line) == "/quit" && !quitSeen {
+					quitSeen = true
+					close(l.quitting)
+				}
 				select {
-				case l.c <- strings.TrimRight(s, "\r\n"):
+				case l.c <- line:
 				case <-l.quit:
 					return
 				}

@@ -122,7 +122,6 @@ type Call struct {
 	dcOpen    bool
 	outbox    []frame
 	unacked   []uint64
-	lastRecv  uint64
 	state     State
 	hup       hangupState
 	peerBye   bool
@@ -139,6 +138,26 @@ type Call struct {
 	hintTimer *time.Timer
 	lostTimer *time.Timer
 	hupTimer  *time.Timer
+	hupWatch  *time.Timer
+
+	hupStart    time.Time // when the hang-up began
+	progress    time.Time // the hang-up's last delivery
+	hupPatient  bool      // HangUpWhenDelivered
+	inviter     atomic.Bool
+	peerChat    atomic.Bool           // the peer's chat channel is taken
+	chatErr     atomic.Pointer[error] // why chat cannot be used, if it cannot
+	inboxBytes  atomic.Int64          // the peer's messages waiting in the inbox
+	chatBytes   atomic.Uint64         // bytes of the peer's messages, with overhead
+	lastMessage atomic.Int64          // when the last one came, in Unix ns
+	seen        idSet
+	queuedChats int // ChatEvents in pending
+	dropped     int // the peer's messages dropped and not yet reported
+	dropFirst   time.Time
+	dropTimer   *time.Timer
+	muteShown   bool
+	muteShownAt time.Time
+	muteTimer   *time.Timer
+	saidBig     bool
 
 	statsTimer  *time.Timer
 	lastStats   MediaStats
@@ -150,11 +169,6 @@ type hangupState int
 // chatOverhead is what each chat message costs the rate limit beyond its
 // text, so that a flood of tiny messages is limited too.
 const chatOverhead = 64
-
-// byeWait bounds each wait of the hang-up exchange. On a clean path it
-// takes milliseconds; the bound leaves room for a lost packet, which SCTP
-// retransmits after a second at the earliest.
-const byeWait = 3 * time.Second
 
 const (
 	hupNone         hangupState = iota
@@ -204,14 +218,9 @@ func New(cfg Config) (*Call, error) {
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.post(func() { c.onConnectionState(s) })
 	})
-	var accepted atomic.Bool
-	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		// Handlers must be set before this returns: pion drops messages
-		// that arrive while a channel has none.
-		if accepted.CompareAndSwap(false, true) {
-			c.attach(dc)
-		}
-	})
+	// Handlers must be set before this returns: pion drops messages that
+	// arrive while a channel has none.
+	pc.OnDataChannel(c.onDataChannel)
 	go c.run()
 	return c, nil
 }
@@ -252,6 +261,7 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 		se.SetNet(cfg.Net)
 	}
 	se.SetSCTPMaxMessageSize(sctpMaxMessage)
+	se.DetachDataChannels() // the call reads chat itself: readChat
 	se.SetSCTPRTOMax(2 * time.Second)
 	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: cfg.Log, DefaultLogLevel: logging.LogLevelWarn}
 
@@ -326,8 +336,9 @@ func (c *Call) Invite(ctx context.Context) (string, error) {
 	if !c.begun.CompareAndSwap(false, true) {
 		return "", ErrBusy
 	}
+	c.inviter.Store(true)
 	ordered := true
-	dc, err := c.pc.CreateDataChannel("chat", &webrtc.DataChannelInit{Ordered: &ordered})
+	dc, err := c.pc.CreateDataChannel(chatLabel, &webrtc.DataChannelInit{Ordered: &ordered})
 	if err != nil {
 		return "", fmt.Errorf("create chat channel: %w", err)
 	}
@@ -384,6 +395,7 @@ func (c *Call) Accept(answer string) error {
 			return fmt.Errorf("apply the answer: %w", err)
 		}
 	}
+	c.checkPeerChat(desc)
 	c.post(func() { c.connecting(c.cfg.ConnectTimeout) })
 	return nil
 }
@@ -411,6 +423,7 @@ func (c *Call) Join(ctx context.Context, invite string) (string, error) {
 	if err := c.stopRejected(plan); err != nil {
 		return "", err
 	}
+	c.checkPeerChat(desc)
 	answer, err := c.pc.CreateAnswer(nil)
 	if err != nil {
 		return "", fmt.Errorf("create answer: %w", err)
@@ -469,24 +482,15 @@ func (c *Call) Send(text string) (uint64, error) {
 	if c.ended.Load() {
 		return 0, ErrCallEnded
 	}
+	if err := c.chatErr.Load(); err != nil {
+		return 0, *err
+	}
 	id := c.nextID.Add(1)
 	c.post(func() {
 		c.unacked = append(c.unacked, id)
 		c.sendFrame(frame{typ: frameMessage, id: id, text: text})
 	})
 	return id, nil
-}
-
-// HangUp ends the call politely: messages already sent are delivered
-// first, then the peer is told. A ByeEvent follows.
-func (c *Call) HangUp() {
-	c.ended.Store(true)
-	c.post(func() {
-		if c.hup == hupNone {
-			c.hup = hupDraining
-			c.advance()
-		}
-	})
 }
 
 // Close ends the call at once and releases everything it holds. It is
@@ -519,6 +523,9 @@ func (c *Call) run() {
 				f()
 			}
 		case out <- next:
+			if _, ok := next.(ChatEvent); ok {
+				c.queuedChats--
+			}
 			c.pending[0] = nil
 			c.pending = c.pending[1:]
 		case <-c.quit:
@@ -534,7 +541,7 @@ func (c *Call) run() {
 }
 
 func (c *Call) teardown() {
-	for _, t := range []*time.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.statsTimer} {
+	for _, t := range []*time.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer} {
 		stopTimer(t)
 	}
 	if err := c.pc.Close(); err != nil {
@@ -551,10 +558,31 @@ func (c *Call) after(d time.Duration, f func()) *time.Timer {
 	return time.AfterFunc(d, func() { c.post(f) })
 }
 
+// maxPending bounds the events waiting to be read from Events. The peer's
+// messages have their own, smaller bound (maxQueuedChats); what else comes
+// is bounded by this side's own doing, and past maxPending only the
+// events that end or change the call are kept.
+const maxPending = 1024
+
 func (c *Call) emit(e Event) {
-	if !c.finished {
-		c.pending = append(c.pending, e)
+	if c.finished {
+		return
 	}
+	if _, ok := e.(StatsEvent); ok && len(c.pending) > 0 {
+		if _, ok := c.pending[len(c.pending)-1].(StatsEvent); ok {
+			c.pending[len(c.pending)-1] = e // nobody read the last one
+			return
+		}
+	}
+	if len(c.pending) >= maxPending {
+		switch e.(type) {
+		case StateEvent, ByeEvent:
+		default:
+			c.logf("call: dropped a %T: %d events unread", e, len(c.pending))
+			return
+		}
+	}
+	c.pending = append(c.pending, e)
 }
 
 func (c *Call) connecting(timeout time.Duration) {
@@ -635,181 +663,6 @@ func (c *Call) route() Route {
 	return RouteSrflx
 }
 
-// attach sets the chat channel's handlers; it runs on pion's goroutine or
-// the caller's, so it only posts.
-func (c *Call) attach(dc *webrtc.DataChannel) {
-	c.post(func() { c.dc = dc })
-	dc.OnOpen(func() { c.post(c.onOpen) })
-	dc.OnClose(func() { c.post(c.closedUnderneath) })
-	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		data := append([]byte(nil), m.Data...)
-		str := m.IsString
-		c.post(func() { c.onMessage(data, str) })
-	})
-}
-
-// SetMuted tells the peer whether this side's microphone is muted, for
-// its display (a PeerMutedEvent there); the audio itself is the caller's
-// to mute. It never blocks.
-func (c *Call) SetMuted(on bool) {
-	c.post(func() {
-		if on != c.muted {
-			c.muted = on
-			c.sendFrame(frame{typ: frameMute, muted: on})
-		}
-	})
-}
-
-func (c *Call) onOpen() {
-	c.dcOpen = true
-	for _, f := range c.outbox {
-		c.sendFrame(f)
-	}
-	c.outbox = nil
-	c.advance()
-}
-
-func (c *Call) sendFrame(f frame) {
-	if !c.dcOpen {
-		c.outbox = append(c.outbox, f)
-		return
-	}
-	if err := c.dc.Send(f.marshal()); err != nil {
-		c.emit(ErrorEvent{Err: fmt.Errorf("send: %w", err)})
-	}
-}
-
-func (c *Call) onMessage(data []byte, isString bool) {
-	if c.finished {
-		return
-	}
-	if isString {
-		if checkText(data) == nil {
-			c.emit(ChatEvent{Text: string(data), At: time.Now()})
-		}
-		return
-	}
-	f, err := parseFrame(data)
-	if err != nil {
-		c.logf("chat: dropped a malformed frame of %d bytes", len(data))
-		return
-	}
-	switch f.typ {
-	case frameMessage:
-		if f.id > c.lastRecv && !c.chatLimit.AllowN(time.Now(), len(f.text)+chatOverhead) {
-			// Not acknowledged: the sender sees it undelivered.
-			if time.Since(c.lastFlood) > time.Second {
-				c.lastFlood = time.Now()
-				c.emit(ErrorEvent{Err: errors.New("your peer is sending messages faster than can be shown; some were dropped")})
-			}
-			return
-		}
-		c.sendFrame(frame{typ: frameAck, id: f.id})
-		if f.id > c.lastRecv {
-			c.lastRecv = f.id
-			c.emit(ChatEvent{ID: f.id, Text: f.text, At: time.Now()})
-		}
-	case frameAck:
-		for i, id := range c.unacked {
-			if id == f.id {
-				c.unacked = append(c.unacked[:i], c.unacked[i+1:]...)
-				c.emit(DeliveredEvent{ID: id})
-				break
-			}
-		}
-		c.advance()
-	case frameMute:
-		if f.muted != c.peerMuted {
-			c.peerMuted = f.muted
-			c.emit(PeerMutedEvent{Muted: f.muted})
-		}
-	case frameBye:
-		switch c.hup {
-		case hupByeSent:
-			c.finish("hung up", nil)
-		case hupNone, hupDraining:
-			c.ended.Store(true)
-			c.peerBye = true
-			c.hup = hupPeerDraining
-			stopTimer(c.hupTimer)
-			c.hupTimer = c.after(byeWait, func() { c.answerBye() })
-			c.advance()
-		}
-	}
-}
-
-// closedUnderneath ends a call whose connection was closed by the peer:
-// expected once a bye has passed, abrupt otherwise.
-func (c *Call) closedUnderneath() {
-	switch {
-	case c.peerBye:
-		c.finish("peer hung up", nil)
-	case c.hup != hupNone:
-		c.finish("hung up", nil)
-	default:
-		c.finish("the peer closed the connection", errors.New("the peer closed the connection without hanging up"))
-	}
-}
-
-// advance moves a hang-up on once its condition holds.
-func (c *Call) advance() {
-	switch c.hup {
-	case hupDraining:
-		switch {
-		case len(c.unacked) > 0 && c.state == "new":
-			// No peer yet to deliver to: they are undelivered.
-			c.finish("hung up", nil)
-		case len(c.unacked) > 0:
-			// Wait for delivery; once the channel is open, not forever.
-			if c.dcOpen && c.hupTimer == nil {
-				c.hupTimer = c.after(10*time.Second, func() { c.finish("hung up", nil) })
-			}
-		case !c.dcOpen && c.state == StateConnected:
-			// The chat channel opens just after connecting; the bye
-			// needs it. onOpen comes back here.
-			if c.hupTimer == nil {
-				c.hupTimer = c.after(3*time.Second, func() { c.finish("hung up", nil) })
-			}
-		case !c.dcOpen:
-			c.finish("hung up", nil)
-		default:
-			c.hup = hupByeSent
-			c.sendFrame(frame{typ: frameBye})
-			stopTimer(c.hupTimer)
-			c.hupTimer = c.after(byeWait, func() { c.finish("hung up", nil) })
-		}
-	case hupPeerDraining:
-		if len(c.unacked) == 0 {
-			c.answerBye()
-		}
-	}
-}
-
-func stopTimer(t *time.Timer) {
-	if t != nil {
-		t.Stop()
-	}
-}
-
-// answerBye answers the peer's bye, lets it leave, and ends the call.
-func (c *Call) answerBye() {
-	if c.finished || c.hup != hupPeerDraining {
-		return
-	}
-	c.hup = hupByeSent
-	c.sendFrame(frame{typ: frameBye})
-	deadline := time.Now().Add(300 * time.Millisecond)
-	var wait func()
-	wait = func() {
-		if c.dc.BufferedAmount() == 0 || time.Now().After(deadline) {
-			c.finish("peer hung up", nil)
-			return
-		}
-		c.after(10*time.Millisecond, wait)
-	}
-	wait()
-}
-
 func (c *Call) fail(reason string) {
 	if c.finished {
 		return
@@ -826,6 +679,7 @@ func (c *Call) finish(reason string, err error) {
 	}
 	c.logf("call: ending: %s (state %s, hang-up %d, chat open %v)", reason, c.state, c.hup, c.dcOpen)
 	c.ended.Store(true)
+	c.reportDropped()
 	if c.state != StateFailed {
 		c.setState(StateClosed, "", "")
 	}
@@ -840,8 +694,10 @@ func (c *Call) finish(reason string, err error) {
 	c.finished = true
 }
 
-// inbox is an unbounded queue of functions, so that pion's callbacks can
-// hand work to the call's goroutine without ever blocking.
+// inbox is a queue of functions, so that pion's callbacks can hand work
+// to the call's goroutine without ever blocking. It has no bound of its
+// own: the peer's messages, the one thing the network can multiply, are
+// bounded where they are put (maxInboxBytes).
 type inbox struct {
 	mu     sync.Mutex
 	q      []func()

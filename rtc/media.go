@@ -170,6 +170,7 @@ func (c *Call) sampleStats() {
 	if c.finished || c.state != StateConnected && c.state != StateDisconnected {
 		return
 	}
+	c.checkChatStall()
 	now, m := time.Now(), c.Stats()
 	if prev := c.lastStats; !c.lastStatsAt.IsZero() {
 		dt := now.Sub(c.lastStatsAt).Seconds()

@@ -14,9 +14,8 @@ import (
 const hangUpWait = 2 * time.Second
 
 // hangUpGrace is how long a hang-up during a call may take (the engine
-// waits up to 10 s for queued messages to be delivered) before the UI ends
-// the call itself.
-const hangUpGrace = 12 * time.Second
+// gives delivery and the byes 1.5 s) before the UI ends the call itself.
+const hangUpGrace = 2 * time.Second
 
 // printReserve is how many rows PrintCode leaves above the UI: a title, a
 // compact code on two lines, and a spare.

@@ -39,6 +39,29 @@
 // silence, as does the time after a DTX packet (one or two bytes) until
 // speech resumes. A packet that arrives after its time is counted late
 // and dropped.
+//
+// # Steps and jumps
+//
+// Some senders step their timestamps: GStreamer's webrtcbin stamps its
+// first packet 312 samples (the Opus pre-skip) after the grid the rest
+// follow, and a clock may slip a sample. The play point then realigns to
+// the stream, and the statistics of the packets played move with it, so
+// that the delay stays as it was. It does so when the packet after the
+// last one played starts before that one's end; when a packet's audio
+// straddles the play point; when the next packet is off the 2.5 ms grid
+// of Opus frames from it (a step forward, which would otherwise play as a
+// few samples of silence); and when three late packets in a row, in
+// sequence and behind by about as much, show that the stream has moved
+// back (a burst catching up is not that). A late packet alone is still
+// late.
+//
+// A timestamp more than 2 s from the play point (or, before playing, from
+// the earliest packet) is a new stream: the buffer forgets the old one
+// and starts over, as it does when the delay strays beyond 2 s either way
+// (the speaker stopped pulling, say). An arrival time more than 100 ms
+// from the clock is taken to be the clock's time. So the target is at
+// most 1 s, the delay within ±2 s, and no timestamps, sequence numbers or
+// arrival times overflow the arithmetic.
 package jitter
 
 import (
@@ -59,11 +82,26 @@ const (
 	// minKeep is how many recent arrivals the statistics keep, however
 	// old, so that a pause in speech (DTX) does not forget the jitter.
 	minKeep = 50
-	// maxPackets bounds the packets held.
-	maxPackets = 1024
+	// maxPackets bounds the packets held, maxArrivals the statistics and
+	// maxLosses the losses noted.
+	maxPackets  = 1024
+	maxArrivals = 1024
+	maxLosses   = 256
+	// maxAside bounds the late packets kept in case the stream stepped.
+	maxAside = 16
 	// maxSkew is how far a packet's timestamp may be from the play point
 	// before the stream counts as restarted.
 	maxSkew = 2 * rate
+	// maxTarget caps the target delay, and maxDelay the delay either way:
+	// beyond it the stream is lost and the buffer starts over.
+	maxTarget = time.Second
+	maxDelay  = 2 * time.Second
+	// arrivalSlack is how far from the clock an arrival time may be;
+	// further, Push takes the clock's time instead.
+	arrivalSlack = 100 * time.Millisecond
+	// lateRun is how many late packets in sequence, behind by about as
+	// much, show that the stream's timestamps have moved back.
+	lateRun = 3
 	// fadeStart and fadeEnd shape concealment: full level for the first
 	// 20 ms of a loss, silence from 100 ms on.
 	fadeStart = rate * 20 / 1000
@@ -82,7 +120,7 @@ type Config struct {
 	// otherwise; 0 means 20 ms.
 	Frame time.Duration
 	// Fixed, if set, makes the target delay this much, whatever the
-	// jitter: a plain fixed buffer, for comparison.
+	// jitter: a plain fixed buffer, for comparison. At most 1 s.
 	Fixed time.Duration
 	// Window is how far back the jitter statistics look; 0 means 2 s.
 	Window time.Duration
@@ -102,6 +140,10 @@ type Stats struct {
 	// Late counts packets that came after their time, Duplicates packets
 	// that came twice, Invalid packets that were not Opus.
 	Late, Duplicates, Invalid uint64
+	// Realigned counts the times the play point followed a step in the
+	// stream's timestamps, and Restarts the times the buffer started over
+	// with a new stream.
+	Realigned, Restarts uint64
 	// Inserted and Dropped are the audio added and taken away to follow
 	// the target delay and the clocks' drift.
 	Inserted, Dropped time.Duration
@@ -114,9 +156,12 @@ type packet struct {
 }
 
 type arrival struct {
-	at time.Time
-	r  time.Duration
+	at  time.Time
+	seq int64
+	r   time.Duration
 }
+
+type played struct{ seq, ts int64 }
 
 // Buffer is an adaptive jitter buffer and Opus decoder for one stream.
 // Push and Pull may be called from different goroutines.
@@ -131,23 +176,29 @@ type Buffer struct {
 	lastTS   int64     // the newest extended timestamp seen
 	lastSeq  int64     // the newest extended sequence number seen
 	pkts     []packet  // waiting, sorted by ts, all at or after next
+	aside    []packet  // late but after the last played in sequence
 	arrivals []arrival // oldest first
 	losses   []time.Time
 
-	playing  bool  // frames are being played
-	next     int64 // timestamp of the next frame to play
-	seq      int64 // sequence number of the last packet played, or -1
-	dtx      bool  // the last packet played was a DTX packet
-	silent   bool  // the last frame played was silence
-	frame    int   // samples per frame, from the latest packet
-	lossRun  int   // samples concealed in a row
-	pull     int   // samples per Pull, from the latest
-	played   [64]int64
-	nplayed  int
-	pcm      []int16 // decoded, not yet pulled
-	pcmStore []int16
-	scratch  [2 * maxFrame]int16
-	rs       []time.Duration
+	playing bool  // frames are being played
+	next    int64 // timestamp of the next frame to play
+	end     int64 // where the last packet played ended
+	seq     int64 // sequence number of the last packet played, if any
+	dtx     bool  // the last packet played was a DTX packet
+	silent  bool  // the last frame played was silence
+	frame   int   // samples per frame, from the latest packet
+	lossRun int   // samples concealed in a row
+	pull    int   // samples per Pull, from the latest
+	played  [64]played
+	nplayed int // packets played in this stream
+	// A run of late packets in sequence: how many, the last one's
+	// sequence number and how far behind the first one was.
+	lateN          int
+	lateSeq, late0 int64
+	pcm            []int16 // decoded, not yet pulled
+	pcmStore       []int16
+	scratch        [2 * maxFrame]int16
+	rs             []time.Duration
 
 	stats Stats
 }
@@ -160,6 +211,9 @@ func New(cfg Config) (*Buffer, error) {
 	if cfg.Frame < 2500*time.Microsecond || cfg.Frame > 120*time.Millisecond {
 		return nil, fmt.Errorf("jitter: frame %v: want 2.5 to 120 ms", cfg.Frame)
 	}
+	if cfg.Fixed < 0 || cfg.Fixed > maxTarget {
+		return nil, fmt.Errorf("jitter: fixed delay %v: want at most %v", cfg.Fixed, maxTarget)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -167,7 +221,7 @@ func New(cfg Config) (*Buffer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jitter: opus decoder: %w", err)
 	}
-	b := &Buffer{cfg: cfg, dec: dec, window: cfg.Window, seq: -1}
+	b := &Buffer{cfg: cfg, dec: dec, window: cfg.Window}
 	if b.window == 0 {
 		b.window = 2 * time.Second
 	}
@@ -177,54 +231,80 @@ func New(cfg Config) (*Buffer, error) {
 	return b, nil
 }
 
-func samples(d time.Duration) int { return int(d * rate / time.Second) }
+// samples converts a duration to samples, rounding towards zero. It does
+// not overflow.
+func samples(d time.Duration) int {
+	return int(d/time.Second)*rate + int(d%time.Second)*rate/int(time.Second)
+}
 
-func duration(n int64) time.Duration { return time.Duration(n) * time.Second / rate }
+// duration converts samples to a duration, rounding towards zero. It does
+// not overflow below 292 years.
+func duration(n int64) time.Duration {
+	return time.Duration(n/rate)*time.Second + time.Duration(n%rate)*time.Second/rate
+}
 
 // Push adds a packet that arrived at the given time. It keeps a copy of
 // payload.
 func (b *Buffer) Push(seq uint16, ts uint32, payload []byte, at time.Time) {
 	n := packetSamples(payload)
+	now := b.cfg.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if n == 0 {
 		b.stats.Invalid++
 		return
 	}
+	if d := at.Sub(now); d < -arrivalSlack || d > arrivalSlack {
+		at = now // not the clock's time: the clock's is better
+	}
 	if !b.begun {
-		b.begun = true
-		b.base = at
-		b.lastTS, b.lastSeq = int64(ts), int64(seq)
-		b.next = int64(ts)
+		b.begin(seq, ts, at)
 	}
 	ext := b.lastTS + int64(int32(ts-uint32(b.lastTS)))
 	eseq := b.lastSeq + int64(int16(seq-uint16(b.lastSeq)))
+	if ext > b.next+maxSkew || ext+maxSkew < b.next {
+		b.restart()
+		b.begin(seq, ts, at)
+		ext, eseq = b.lastTS, b.lastSeq
+	}
 	b.lastTS = max(b.lastTS, ext)
 	b.lastSeq = max(b.lastSeq, eseq)
-
-	if b.playing && (ext > b.next+maxSkew || ext+maxSkew < b.next) {
-		b.restart(ext)
-	}
 	if !b.playing && ext < b.next {
 		b.next = ext // reordered before the start: begin with the earliest
 	}
-	b.arrivals = append(b.arrivals, arrival{at, at.Sub(b.base) - duration(ext)})
+	b.arrivals = append(b.arrivals, arrival{at, eseq, at.Sub(b.base) - duration(ext)})
 	b.trim(at)
 
-	if ext < b.next {
-		if slices.Contains(b.played[:min(b.nplayed, len(b.played))], ext) {
-			b.stats.Duplicates++
-		} else {
-			// It was concealed, but it was late, not lost: no reason to
-			// wait for FEC.
-			b.stats.Late++
-			if n := len(b.losses); n > 0 {
-				b.losses = b.losses[:n-1]
+	if slices.Contains(b.played[:min(b.nplayed, len(b.played))], played{eseq, ext}) {
+		b.stats.Duplicates++
+		return
+	}
+	p := packet{ts: ext, seq: eseq, data: payload, samples: n}
+	if ext < b.next && !b.realignBack(ext, eseq, n) && !b.lateRun(ext, eseq) {
+		// It was concealed, but it was late, not lost: no reason to wait
+		// for FEC. One after the last packet played is set aside: the
+		// stream may have stepped back, and the packet at the step, still
+		// to come, may realign the play point to it.
+		b.stats.Late++
+		if n := len(b.losses); n > 0 {
+			b.losses = b.losses[:n-1]
+		}
+		if b.nplayed > 0 && eseq > b.seq {
+			if len(b.aside) == maxAside {
+				b.aside = slices.Delete(b.aside, 0, 1)
 			}
+			p.data = slices.Clone(payload)
+			b.aside = append(b.aside, p)
 		}
 		return
 	}
-	i, found := slices.BinarySearchFunc(b.pkts, ext, func(p packet, ts int64) int {
+	b.hold(p)
+}
+
+// hold queues a packet at or after the play point, unless it is there
+// already or the queue is full.
+func (b *Buffer) hold(p packet) {
+	i, found := slices.BinarySearchFunc(b.pkts, p.ts, func(p packet, ts int64) int {
 		return cmpInt(p.ts, ts)
 	})
 	if found {
@@ -234,7 +314,16 @@ func (b *Buffer) Push(seq uint16, ts uint32, payload []byte, at time.Time) {
 	if len(b.pkts) >= maxPackets {
 		return
 	}
-	b.pkts = slices.Insert(b.pkts, i, packet{ts: ext, seq: eseq, data: slices.Clone(payload), samples: n})
+	p.data = slices.Clone(p.data)
+	b.pkts = slices.Insert(b.pkts, i, p)
+}
+
+// begin starts a stream at a packet.
+func (b *Buffer) begin(seq uint16, ts uint32, at time.Time) {
+	b.begun = true
+	b.base = at
+	b.lastTS, b.lastSeq = int64(ts), int64(seq)
+	b.next, b.end = int64(ts), int64(ts)
 }
 
 func cmpInt(a, b int64) int {
@@ -248,21 +337,111 @@ func cmpInt(a, b int64) int {
 }
 
 // restart forgets the stream: its timestamps jumped too far to be the
-// same one.
-func (b *Buffer) restart(ts int64) {
+// same one, or the delay strayed too far. The next packet begins a new
+// one.
+func (b *Buffer) restart() {
 	b.pkts = b.pkts[:0]
+	b.aside = b.aside[:0]
 	b.arrivals = b.arrivals[:0]
 	b.losses = b.losses[:0]
-	b.playing = false
-	b.next = ts
-	b.seq = -1
+	b.begun, b.playing = false, false
+	b.nplayed, b.lateN = 0, 0
 	b.dtx, b.lossRun = false, 0
+	b.stats.Restarts++
+}
+
+// follows reports whether seq is the packet after the last one played.
+func (b *Buffer) follows(seq int64) bool { return b.nplayed > 0 && seq == b.seq+1 }
+
+// realignBack realigns the play point to a packet that starts before it
+// when the stream has stepped back: the packet follows the last one played
+// but starts before its end, or its audio straddles the play point. It
+// reports whether the packet is then due.
+func (b *Buffer) realignBack(ts, seq int64, n int) bool {
+	switch {
+	case b.follows(seq) && ts < b.end:
+		b.realign(b.end - ts)
+	case ts+int64(n) > b.next:
+		b.realign(b.next - ts)
+	}
+	return ts >= b.next
+}
+
+// lateRun notes a late packet and, at the third in a row in sequence,
+// each behind by about as much as the first (not a burst catching up),
+// realigns the play point to it. It reports whether it did.
+func (b *Buffer) lateRun(ts, seq int64) bool {
+	if b.nplayed == 0 || seq <= b.seq {
+		b.lateN = 0
+		return false
+	}
+	by := b.next - ts
+	if b.lateN > 0 && seq == b.lateSeq+1 && by+int64(b.frame) >= b.late0 {
+		b.lateN++
+	} else {
+		b.lateN, b.late0 = 1, by
+	}
+	b.lateSeq = seq
+	if b.lateN < lateRun {
+		return false
+	}
+	b.lateN = 0
+	b.realign(by)
+	return true
+}
+
+// realign moves the play point back by x samples (forward if x < 0), as
+// the stream's timestamps moved, and the statistics of the packets played
+// with it, so that the delay stays as it was. The packets set aside as
+// late that are now due are queued after all.
+func (b *Buffer) realign(x int64) {
+	b.next -= x
+	b.end -= x
+	d := duration(x)
+	for i := range b.arrivals {
+		if b.nplayed > 0 && b.arrivals[i].seq <= b.seq {
+			b.arrivals[i].r += d
+		}
+	}
+	b.stats.Realigned++
+	for _, p := range b.aside {
+		if p.seq > b.seq && p.ts >= b.next {
+			b.stats.Late--
+			b.hold(p)
+		}
+	}
+	b.aside = b.aside[:0]
+}
+
+// align readies the head of the queue: it realigns to a packet that
+// starts before the play point or off the 2.5 ms grid from it, or drops
+// it as late. A packet set aside as late that follows the last one played
+// (it came before that one was played) may show a step back too.
+func (b *Buffer) align() {
+	for _, p := range b.aside {
+		if b.follows(p.seq) {
+			b.realignBack(p.ts, p.seq, p.samples)
+			break
+		}
+	}
+	for len(b.pkts) > 0 && b.pkts[0].ts < b.next {
+		if p := b.pkts[0]; b.realignBack(p.ts, p.seq, p.samples) {
+			return
+		}
+		b.pkts = b.pkts[1:]
+		b.stats.Late++
+	}
+	if len(b.pkts) > 0 {
+		if off := (b.pkts[0].ts - b.next) % quantum; off != 0 {
+			b.realign(-off)
+		}
+	}
 }
 
 // trim drops statistics older than the window.
 func (b *Buffer) trim(now time.Time) {
 	drop := 0
-	for drop < len(b.arrivals)-minKeep && now.Sub(b.arrivals[drop].at) > b.window {
+	for drop < len(b.arrivals)-minKeep && now.Sub(b.arrivals[drop].at) > b.window || len(b.arrivals)-drop > maxArrivals {
 		drop++
 	}
 	b.arrivals = slices.Delete(b.arrivals, 0, drop)
@@ -294,7 +473,7 @@ func (b *Buffer) target() (target, minR time.Duration) {
 	if len(b.losses) >= 2 {
 		target += frame
 	}
-	return min(target, time.Second), minR
+	return min(target, maxTarget), minR
 }
 
 // Pull fills dst with the next samples to play.
@@ -322,6 +501,9 @@ func (b *Buffer) Pull(dst []int16) {
 // produce decodes, conceals or stretches the next piece of audio into
 // b.pcm. It returns false if nothing is to be played yet.
 func (b *Buffer) produce(now time.Time) bool {
+	if b.playing {
+		b.align()
+	}
 	target, minR := b.target()
 	delay := now.Sub(b.base) - duration(b.next) - minR
 	b.stats.Target = target
@@ -330,8 +512,12 @@ func (b *Buffer) produce(now time.Time) bool {
 			return false
 		}
 		b.playing = true
-		b.next = b.pkts[0].ts
+		b.next, b.end = b.pkts[0].ts, b.pkts[0].ts
 		delay = now.Sub(b.base) - duration(b.next) - minR
+	}
+	if delay > maxDelay || delay < -maxDelay {
+		b.restart()
+		return false
 	}
 	b.stats.Delay = delay
 	b.pcmStore = b.pcmStore[:0]
@@ -408,10 +594,6 @@ func (b *Buffer) drop(excess time.Duration) bool {
 // decodeNext plays the frame at b.next: from its packet, from the next
 // packet's FEC, as DTX silence or by concealment.
 func (b *Buffer) decodeNext(buf []int16) {
-	for len(b.pkts) > 0 && b.pkts[0].ts < b.next {
-		b.pkts = b.pkts[1:]
-		b.stats.Late++
-	}
 	if len(b.pkts) > 0 && b.pkts[0].ts == b.next {
 		if pcm := b.decodePacket(buf); pcm != nil {
 			b.emit(pcm)
@@ -421,7 +603,7 @@ func (b *Buffer) decodeNext(buf []int16) {
 	if len(b.pkts) > 0 {
 		q := b.pkts[0]
 		gap := int(q.ts - b.next)
-		if b.seq >= 0 && q.seq == b.seq+1 {
+		if b.follows(q.seq) {
 			b.playSilence(buf, min(gap, b.frame))
 			return
 		}
@@ -459,11 +641,12 @@ func (b *Buffer) decodePacket(buf []int16) []int16 {
 		return nil
 	}
 	b.next = p.ts + int64(n)
+	b.end = b.next
 	b.seq = p.seq
 	b.frame = n
 	b.dtx = len(p.data) <= 2
-	b.lossRun = 0
-	b.played[b.nplayed%len(b.played)] = p.ts
+	b.lossRun, b.lateN = 0, 0
+	b.played[b.nplayed%len(b.played)] = played{p.seq, p.ts}
 	b.nplayed++
 	b.stats.Frames++
 	return out
@@ -499,7 +682,12 @@ func (b *Buffer) conceal(buf []int16, n int) {
 	b.emit(out)
 }
 
-func (b *Buffer) lost() { b.losses = append(b.losses, b.cfg.Now()) }
+func (b *Buffer) lost() {
+	if len(b.losses) == maxLosses {
+		b.losses = slices.Delete(b.losses, 0, 1)
+	}
+	b.losses = append(b.losses, b.cfg.Now())
+}
 
 // emit queues pcm to be pulled, and notes whether it is silence.
 func (b *Buffer) emit(pcm []int16) {

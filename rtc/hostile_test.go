@@ -1,0 +1,533 @@
+package rtc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"parley/internal/rawpeer"
+)
+
+// Tests against a hostile peer: a bare pion peer (internal/rawpeer) that
+// speaks the standard form and sends what parley never would.
+
+func sdpConfig() Config {
+	cfg := loopbackConfig()
+	cfg.SDP = true
+	return cfg
+}
+
+func newRaw(t *testing.T, o rawpeer.Options) *rawpeer.Peer {
+	t.Helper()
+	p, err := rawpeer.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// joinRaw has the raw peer call and parley join.
+func joinRaw(t *testing.T, o rawpeer.Options) (*Call, *rawpeer.Peer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw := newRaw(t, o)
+	offer, err := raw.Offer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(sdpConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	answer, err := c.Join(ctx, offer)
+	if err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	if err := raw.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	return c, raw
+}
+
+// inviteRaw has parley call and the raw peer answer.
+func inviteRaw(t *testing.T, o rawpeer.Options) (*Call, *rawpeer.Peer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := New(sdpConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	invite, err := c.Invite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := newRaw(t, o)
+	answer, err := raw.Answer(ctx, invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Accept(answer); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	return c, raw
+}
+
+func rawChat(t *testing.T, raw *rawpeer.Peer) *webrtc.DataChannel {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dc, err := raw.WaitChat(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dc
+}
+
+// rawMessage waits for a message frame at the raw peer, acknowledging it.
+func rawMessage(t *testing.T, raw *rawpeer.Peer, dc *webrtc.DataChannel) string {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-raw.Messages:
+			if id, text, ok := rawpeer.ParseMessage(m.Data); ok {
+				dc.Send(rawpeer.Ack(id))
+				return text
+			}
+		case <-timeout:
+			t.Fatal("no message at the raw peer within 10 s")
+		}
+	}
+}
+
+// nextChat returns the text of the next ChatEvent, failing on an error
+// event other than those allowed.
+func nextChat(t *testing.T, c *Call) string {
+	t.Helper()
+	return next[ChatEvent](t, c).Text
+}
+
+// TestHostileNoChat: a peer whose app has no chat, either way round. The
+// call says so once, refuses sends with that message, and hangs up well
+// within 2 s.
+func TestHostileNoChat(t *testing.T) {
+	for _, dir := range []string{"peer offers no data section", "peer's answer rejects it"} {
+		t.Run(dir, func(t *testing.T) {
+			var c *Call
+			if strings.HasPrefix(dir, "peer offers") {
+				c, _ = joinRaw(t, rawpeer.Options{Audio: true})
+			} else {
+				c, _ = inviteRaw(t, rawpeer.Options{Audio: true})
+			}
+			if e := next[ErrorEvent](t, c); !errors.Is(e.Err, ErrNoChat) || e.Err.Error() != "your peer's app has no chat: messages cannot be sent" {
+				t.Errorf("error event %v; want the no-chat notice", e.Err)
+			}
+			waitConnected(t, c)
+			if _, err := c.Send("anyone there?"); !errors.Is(err, ErrNoChat) {
+				t.Errorf("Send = %v; want %v", err, ErrNoChat)
+			}
+			start := time.Now()
+			c.HangUp()
+			var notices int
+			for e := range c.Events() {
+				if e, ok := e.(ErrorEvent); ok && errors.Is(e.Err, ErrNoChat) {
+					notices++
+				}
+				if bye, ok := e.(ByeEvent); ok && (bye.Err != nil || bye.Reason != "hung up") {
+					t.Errorf("bye %+v; want a plain hang-up", bye)
+				}
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("the hang-up took %v; want at most 2 s", d)
+			}
+			if notices > 0 {
+				t.Errorf("the no-chat notice came %d more times", notices)
+			}
+		})
+	}
+}
+
+// TestHostileHangUpUnacked: a peer that takes messages and never
+// acknowledges them cannot hold a hang-up beyond its bound; the messages
+// are reported undelivered.
+func TestHostileHangUpUnacked(t *testing.T) {
+	c, raw := inviteRaw(t, rawpeer.Options{Chat: true})
+	waitConnected(t, c)
+	rawChat(t, raw)
+	id, _ := c.Send("never acknowledged")
+	<-raw.Messages
+	start := time.Now()
+	c.HangUp()
+	bye := next[ByeEvent](t, c)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the hang-up took %v; want at most 2 s", d)
+	}
+	if len(bye.Undelivered) != 1 || bye.Undelivered[0] != id || bye.Err == nil {
+		t.Errorf("bye %+v; want message %d undelivered", bye, id)
+	}
+}
+
+// TestHostileExtraChannels: chat stays on the channel parley negotiated;
+// every other channel the peer opens is closed at once, and the peer
+// closing one ends nothing.
+func TestHostileExtraChannels(t *testing.T) {
+	check := func(t *testing.T, c *Call, raw *rawpeer.Peer) {
+		waitConnected(t, c)
+		chat := rawChat(t, raw)
+		closed := make(chan string, 4)
+		var extras []*webrtc.DataChannel
+		for _, label := range []string{"chat", "takeover"} {
+			dc, err := raw.PC.CreateDataChannel(label, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc.OnClose(func() { closed <- label })
+			extras = append(extras, dc)
+		}
+		for range extras {
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("parley left a channel the peer opened open for 5 s")
+			}
+		}
+		if _, err := c.Send("on the negotiated channel"); err != nil {
+			t.Fatal(err)
+		}
+		if got := rawMessage(t, raw, chat); got != "on the negotiated channel" {
+			t.Errorf("raw peer got %q", got)
+		}
+		next[DeliveredEvent](t, c)
+		chat.Send(rawpeer.Message(1, "still here"))
+		if got := nextChat(t, c); got != "still here" {
+			t.Errorf("parley got %q", got)
+		}
+		for _, dc := range extras {
+			dc.Close()
+		}
+		time.Sleep(500 * time.Millisecond)
+		if _, err := c.Send("after the peer closed its extras"); err != nil {
+			t.Fatalf("Send: %v; the call should go on", err)
+		}
+		if got := rawMessage(t, raw, chat); got != "after the peer closed its extras" {
+			t.Errorf("raw peer got %q", got)
+		}
+	}
+	t.Run("caller", func(t *testing.T) {
+		c, raw := inviteRaw(t, rawpeer.Options{Chat: true})
+		check(t, c, raw)
+	})
+	t.Run("callee", func(t *testing.T) {
+		c, raw := joinRaw(t, rawpeer.Options{Chat: true})
+		check(t, c, raw)
+	})
+}
+
+// TestHostileChannelChurn opens and closes channels by the hundred:
+// goroutines and memory come back to their baseline, and chat works both
+// ways after.
+func TestHostileChannelChurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 5,000 channels")
+	}
+	c, raw := joinRaw(t, rawpeer.Options{Chat: true})
+	waitConnected(t, c)
+	chat := rawChat(t, raw)
+	settle()
+	g0, rss0 := runtime.NumGoroutine(), rssMB(t)
+	const rounds, per = 10, 500
+	for r := 0; r < rounds; r++ {
+		closed := make(chan struct{}, per)
+		dcs := make([]*webrtc.DataChannel, per)
+		for i := range dcs {
+			dc, err := raw.PC.CreateDataChannel(fmt.Sprintf("churn-%d-%d", r, i), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc.OnClose(func() { closed <- struct{}{} })
+			dcs[i] = dc
+		}
+		for i := 0; i < per; i++ {
+			select {
+			case <-closed:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("round %d: %d of %d channels still open after 20 s", r, per-i, per)
+			}
+		}
+		for _, dc := range dcs {
+			dc.Close()
+		}
+	}
+	var g int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		settle()
+		if g = runtime.NumGoroutine(); g <= g0+5 {
+			break
+		}
+	}
+	if g > g0+5 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after the churn; %d before (want within 5)\n%s", g, g0, buf[:runtime.Stack(buf, true)])
+	}
+	// Both peers live in this process, and the raw one's pion keeps what
+	// it created; TestHostileChurnMemory measures parley's memory alone.
+	t.Logf("RSS of both peers: %.1f MB before, %.1f MB after", rss0, rssMB(t))
+	chat.Send(rawpeer.Message(1, "after the churn"))
+	if got := nextChat(t, c); got != "after the churn" {
+		t.Errorf("parley got %q", got)
+	}
+	c.Send("parley after the churn")
+	if got := rawMessage(t, raw, chat); got != "parley after the churn" {
+		t.Errorf("raw peer got %q", got)
+	}
+}
+
+// settle lets finished goroutines go and returns freed memory to the OS.
+func settle() {
+	runtime.GC()
+	debug.FreeOSMemory()
+	time.Sleep(50 * time.Millisecond)
+}
+
+// rssMB is this process's resident set, in MB.
+func rssMB(t *testing.T) float64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestHostileIDs: a message id of 2^64−1 cannot make later messages look
+// old; a repeated id is acknowledged and not shown twice.
+func TestHostileIDs(t *testing.T) {
+	c, raw := joinRaw(t, rawpeer.Options{Chat: true})
+	waitConnected(t, c)
+	chat := rawChat(t, raw)
+	for i, m := range []struct {
+		id   uint64
+		text string
+	}{{math.MaxUint64, "the largest id"}, {1, "one"}, {1, "one again"}, {2, "two"}} {
+		if err := chat.Send(rawpeer.Message(m.id, m.text)); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	for _, want := range []string{"the largest id", "one", "two"} {
+		if got := nextChat(t, c); got != want {
+			t.Errorf("parley showed %q; want %q", got, want)
+		}
+	}
+	acks := map[uint64]int{}
+	for deadline := time.After(5 * time.Second); len(acks) < 3; {
+		select {
+		case m := <-raw.Messages:
+			if len(m.Data) > 1 && m.Data[0] == 2 {
+				id, _ := uvarint(m.Data[1:])
+				acks[id]++
+			}
+		case <-deadline:
+			t.Fatalf("acknowledged %v within 5 s; want ids max, 1 (twice) and 2", acks)
+		}
+	}
+}
+
+func uvarint(b []byte) (uint64, int) {
+	f, err := parseFrame(append([]byte{byte(frameAck)}, b...))
+	if err != nil {
+		return 0, 0
+	}
+	return f.id, 1
+}
+
+// TestHostileMuteFlood: 10,000 mute toggles show as a handful of mute
+// events, the last of them the peer's final state.
+func TestHostileMuteFlood(t *testing.T) {
+	c, raw := joinRaw(t, rawpeer.Options{Chat: true})
+	waitConnected(t, c)
+	chat := rawChat(t, raw)
+	start := time.Now()
+	for i := 0; i < 10_000; i++ {
+		chat.Send(rawpeer.Mute(i%2 == 0)) // ends unmuted
+	}
+	chat.Send(rawpeer.Message(1, "done"))
+	var shown []bool
+	for {
+		e := <-c.Events()
+		if m, ok := e.(PeerMutedEvent); ok {
+			shown = append(shown, m.Muted)
+		}
+		if _, ok := e.(ChatEvent); ok {
+			break
+		}
+	}
+	time.Sleep(2 * muteShowEvery)
+	for drained := false; !drained; {
+		select {
+		case e := <-c.Events():
+			if m, ok := e.(PeerMutedEvent); ok {
+				shown = append(shown, m.Muted)
+			}
+		default:
+			drained = true
+		}
+	}
+	limit := int(time.Since(start)/muteShowEvery) + 2
+	if len(shown) > limit {
+		t.Errorf("%d mute events for 10,000 toggles in %v; want at most %d", len(shown), time.Since(start), limit)
+	}
+	if len(shown) > 0 && shown[len(shown)-1] {
+		t.Errorf("last mute event says muted; the peer ended unmuted")
+	}
+}
+
+// TestHostileStringFlood: plain string messages count against the chat
+// rate limit, and with nobody reading events the queue stays bounded.
+// The count of what was dropped is said in one line.
+func TestHostileStringFlood(t *testing.T) {
+	c, raw := joinRaw(t, rawpeer.Options{Chat: true})
+	waitConnected(t, c)
+	chat := rawChat(t, raw)
+	big := strings.Repeat("s", MaxChatBytes)
+	const n = 2000 // 8 MB
+	for i := 0; i < n; i++ {
+		if err := chat.SendText(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chat.SendText("the last")
+	// Nobody reads for a while: the queue must hold its bound.
+	time.Sleep(3 * time.Second)
+	queued := make(chan [2]int)
+	c.post(func() { queued <- [2]int{len(c.pending), c.queuedChats} })
+	if q := <-queued; q[1] > maxQueuedChats || q[0] > maxQueuedChats+16 {
+		t.Errorf("%d events queued, %d of them chat, with nobody reading; want at most %d chat", q[0], q[1], maxQueuedChats)
+	}
+	shown, dropped, reports := 0, 0, 0
+	start := time.Now()
+	for quiet := time.After(3 * time.Second); ; {
+		select {
+		case e := <-c.Events():
+			switch e := e.(type) {
+			case ChatEvent:
+				shown++
+			case ErrorEvent:
+				var k int
+				if _, err := fmt.Sscanf(e.Err.Error(), "%d messages from your peer were dropped", &k); err != nil {
+					t.Fatalf("error event %q", e.Err)
+				}
+				dropped += k
+				reports++
+			default:
+				continue
+			}
+			quiet = time.After(3 * time.Second)
+			continue
+		case <-quiet:
+		}
+		break
+	}
+	t.Logf("%d shown, %d dropped in %d reports over %v", shown, dropped, reports, time.Since(start))
+	if max := int(time.Since(start)/dropQuiet) + 2; reports > max {
+		t.Errorf("%d drop reports; want at most %d", reports, max)
+	}
+	if shown+dropped > n+1 || shown+dropped < n-100 {
+		t.Errorf("%d shown + %d dropped; want about %d", shown, dropped, n+1)
+	}
+	if limit := (512_000 + 100_000*25) / MaxChatBytes; shown > limit {
+		t.Errorf("%d of %d messages shown; the rate limit allows at most %d", shown, n, limit)
+	}
+}
+
+// TestHostileBigMessages: a message over the advertised 64 kB is dropped
+// with one line and chat goes on both ways; one larger than SCTP's 1 MiB
+// receive window can never arrive, and chat is closed with one line while
+// the call, and its audio, go on.
+func TestHostileBigMessages(t *testing.T) {
+	t.Run("1MiB", func(t *testing.T) {
+		c, raw := joinRaw(t, rawpeer.Options{Chat: true, BigMessages: true})
+		waitConnected(t, c)
+		chat := rawChat(t, raw)
+		if err := chat.Send(make([]byte, 1<<20)); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		chat.Send(rawpeer.Message(1, "after the big one"))
+		if e := next[ErrorEvent](t, c); !errors.Is(e.Err, ErrChatTooBig) {
+			t.Errorf("error %v; want %v", e.Err, ErrChatTooBig)
+		}
+		if got := nextChat(t, c); got != "after the big one" {
+			t.Errorf("parley got %q", got)
+		}
+		c.Send("and back")
+		if got := rawMessage(t, raw, chat); got != "and back" {
+			t.Errorf("raw peer got %q", got)
+		}
+		next[DeliveredEvent](t, c)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("chat worked both ways %v after the big message; want within 2 s", d)
+		}
+	})
+	t.Run("4MiB", func(t *testing.T) {
+		c, raw := joinRaw(t, rawpeer.Options{Chat: true, Audio: true, BigMessages: true})
+		packets := make(chan struct{}, 1000)
+		c.SetAudioReceiver(func(*rtp.Packet, time.Time) {
+			select {
+			case packets <- struct{}{}:
+			default:
+			}
+		})
+		waitConnected(t, c)
+		chat := rawChat(t, raw)
+		go chat.Send(make([]byte, 4<<20)) // blocks nothing but its own stream
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			seq, ts := uint16(0), uint32(0)
+			rawpeer.Every(ctx, 20*time.Millisecond, func() bool {
+				seq, ts = seq+1, ts+960
+				return raw.SendAudio(seq, ts, rawpeer.Opus) == nil
+			})
+		}()
+		e := next[ErrorEvent](t, c)
+		if !errors.Is(e.Err, ErrChatStuck) {
+			t.Fatalf("error %v; want %v", e.Err, ErrChatStuck)
+		}
+		if _, err := c.Send("hello?"); !errors.Is(err, ErrChatStuck) {
+			t.Errorf("Send = %v; want %v", err, ErrChatStuck)
+		}
+		for len(packets) > 0 {
+			<-packets
+		}
+		for i := 0; i < 10; i++ {
+			select {
+			case <-packets:
+			case <-time.After(2 * time.Second):
+				t.Fatal("audio stopped with the chat")
+			}
+		}
+	})
+}
