@@ -237,10 +237,21 @@ func hasOpus(m *sdp.MediaDescription) bool {
 }
 
 // isDataChannel reports whether an application section is an SCTP data
-// channel in the current format (RFC 8841).
+// channel: in the current format (RFC 8841), or in the older one that
+// aiortc still offers ("DTLS/SCTP 5000" with a=sctpmap).
 func isDataChannel(m *sdp.MediaDescription) bool {
-	return strings.HasSuffix(strings.Join(m.MediaName.Protos, "/"), "DTLS/SCTP") &&
-		slices.Contains(m.MediaName.Formats, "webrtc-datachannel")
+	if !strings.HasSuffix(strings.Join(m.MediaName.Protos, "/"), "DTLS/SCTP") {
+		return false
+	}
+	if slices.Contains(m.MediaName.Formats, "webrtc-datachannel") {
+		return true
+	}
+	for _, a := range m.Attributes {
+		if a.Key == "sctpmap" && strings.Contains(a.Value, "webrtc-datachannel") {
+			return true
+		}
+	}
+	return false
 }
 
 // direction returns a media section's direction attribute, or else its

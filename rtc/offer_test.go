@@ -765,7 +765,8 @@ func TestForeignAnswers(t *testing.T) {
 
 // offerSDP writes an offer: a session part with the BUNDLE group given
 // (none if ""), then the sections, each "kind port direction codec" with
-// its mid in the order given ("0", "1", ...); codec is opus, pcmu or data.
+// its mid in the order given ("0", "1", ...); codec is opus, pcmu, vp8,
+// data or sctpmap (a data channel in the older form).
 func offerSDP(bundle string, sections ...string) webrtc.SessionDescription {
 	var b strings.Builder
 	w := func(s string) { b.WriteString(s + "\r\n") }
@@ -791,6 +792,9 @@ func offerSDP(bundle string, sections ...string) webrtc.SessionDescription {
 			w("a=rtpmap:96 VP8/90000")
 		case "data":
 			w(fmt.Sprintf("m=%s %s UDP/DTLS/SCTP webrtc-datachannel", kind, port))
+		case "sctpmap": // the older form, as aiortc offers it
+			w(fmt.Sprintf("m=%s %s DTLS/SCTP 5000", kind, port))
+			w("a=sctpmap:5000 webrtc-datachannel 65535")
 		}
 		w("c=IN IP4 0.0.0.0")
 		w(fmt.Sprintf("a=mid:%d", i))
@@ -817,6 +821,8 @@ func TestPlanOffer(t *testing.T) {
 			offerPlan{audio: "0", sendOnly: true, mids: []string{"0"}}, nil},
 		{"Opus disabled by the offerer", offerSDP("1", "audio 0 sendrecv opus", "application 9 sendrecv data"),
 			offerPlan{data: "1", reject: []string{"0"}, mids: []string{"0", "1"}}, nil},
+		{"Opus and data in the older form", offerSDP("0 1", "audio 9 sendrecv opus", "application 9 sendrecv sctpmap"),
+			offerPlan{audio: "0", data: "1", mids: []string{"0", "1"}}, nil},
 		{"two data channels", offerSDP("0 1", "application 9 sendrecv data", "application 9 sendrecv data"),
 			offerPlan{data: "0", reject: []string{"1"}, mids: []string{"0", "1"}}, nil},
 		{"two audio, video, data", offerSDP("0 1 2 3", "audio 9 sendrecv opus", "audio 9 sendrecv opus", "video 9 recvonly vp8", "application 9 sendrecv data"),
