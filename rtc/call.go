@@ -150,7 +150,7 @@ type Call struct {
 	chatBytes   atomic.Uint64         // bytes of the peer's messages, with overhead
 	lastMessage atomic.Int64          // when the last one came, in Unix ns
 	seen        idSet
-	queuedChats int // ChatEvents in pending
+	queuedChat  int // bytes of the ChatEvents in pending, with chatOverhead each
 	dropped     int // the peer's messages dropped and not yet reported
 	dropFirst   time.Time
 	dropTimer   *time.Timer
@@ -523,8 +523,8 @@ func (c *Call) run() {
 				f()
 			}
 		case out <- next:
-			if _, ok := next.(ChatEvent); ok {
-				c.queuedChats--
+			if e, ok := next.(ChatEvent); ok {
+				c.queuedChat -= len(e.Text) + chatOverhead
 			}
 			c.pending[0] = nil
 			c.pending = c.pending[1:]
@@ -559,7 +559,7 @@ func (c *Call) after(d time.Duration, f func()) *time.Timer {
 }
 
 // maxPending bounds the events waiting to be read from Events. The peer's
-// messages have their own, smaller bound (maxQueuedChats); what else comes
+// messages have their own bound (maxQueuedChat); what else comes
 // is bounded by this side's own doing, and past maxPending only the
 // events that end or change the call are kept.
 const maxPending = 1024

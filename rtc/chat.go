@@ -18,9 +18,10 @@ const chatLabel = "chat"
 // Limits on what the peer can make this side hold or show. Everything the
 // peer sends passes through them; see SECURITY.md.
 const (
-	// maxQueuedChats bounds the peer's messages waiting to be read from
-	// Events; more are dropped, unacknowledged, until the reader catches up.
-	maxQueuedChats = 128
+	// maxQueuedChat bounds the peer's messages waiting to be read from
+	// Events, in bytes with chatOverhead each: ten seconds at the rate
+	// limit. More are dropped, unacknowledged, until the reader catches up.
+	maxQueuedChat = 1 << 20
 	// maxInboxBytes bounds the peer's data waiting for the call's
 	// goroutine.
 	maxInboxBytes = 1 << 20
@@ -36,14 +37,14 @@ const (
 	recentIDs = 1024
 	// stallBytes is how much the peer may send on the association beyond
 	// the messages it delivered before an incoming message counts as too
-	// large to ever arrive (see checkChatStall): most of SCTP's 1 MiB
+	// large to ever arrive (see checkChatStall): nearly all of SCTP's 1 MiB
 	// receive window. channelBytes is what each channel the peer opens
 	// (and closes) costs on the association.
-	stallBytes   = 768 << 10
+	stallBytes   = 960 << 10
 	channelBytes = 512
 	// stallQuiet is how long no message may arrive with stallBytes
 	// waiting: a backlog that is being read delivers messages meanwhile.
-	stallQuiet = 2 * time.Second
+	stallQuiet = time.Second
 )
 
 // Why chat cannot be used; Send returns them, and the call says each once.
@@ -262,7 +263,7 @@ func (c *Call) checkChatStall() {
 	}
 	got, want := c.pc.SCTP().Stats().BytesReceived, c.chatBytes.Load()
 	quiet := time.Since(time.Unix(0, c.lastMessage.Load()))
-	if got > want+want/4+stallBytes && quiet >= stallQuiet {
+	if got > want+stallBytes && quiet >= stallQuiet {
 		c.chatUnusable(ErrChatStuck)
 	}
 }
@@ -287,6 +288,7 @@ func (c *Call) onMessage(data []byte, isString bool) {
 	}
 	switch f.typ {
 	case frameMessage:
+		c.progress = time.Now() // the peer is still delivering
 		if c.seen.has(f.id) {
 			c.sendFrame(frame{typ: frameAck, id: f.id})
 			return
@@ -318,7 +320,7 @@ func (c *Call) onMessage(data []byte, isString bool) {
 // admit says whether a message of n bytes from the peer can be shown: it
 // is within the rate limit and the queue of unread messages has room.
 func (c *Call) admit(n int) bool {
-	if c.queuedChats >= maxQueuedChats || !c.chatLimit.AllowN(time.Now(), n+chatOverhead) {
+	if c.queuedChat+n+chatOverhead > maxQueuedChat || !c.chatLimit.AllowN(time.Now(), n+chatOverhead) {
 		c.dropChat(1)
 		return false
 	}
@@ -370,11 +372,11 @@ func (c *Call) showMute() {
 	}
 }
 
-// emitChat queues a chat event, counting it against maxQueuedChats until
+// emitChat queues a chat event, counting it against maxQueuedChat until
 // it is read.
 func (c *Call) emitChat(e ChatEvent) {
 	if !c.finished {
-		c.queuedChats++
+		c.queuedChat += len(e.Text) + chatOverhead
 		c.pending = append(c.pending, e)
 	}
 }

@@ -17,8 +17,9 @@ const (
 	// openWait is how long a hang-up just after connecting waits for the
 	// chat channel to open, to say bye on it.
 	openWait = time.Second
-	// byeWait bounds the wait for the peer's answering bye.
-	byeWait = time.Second
+	// byeWait bounds how long the peer's hang-up waits for this side's
+	// messages to be delivered before it answers the peer's bye.
+	byeWait = 3 * time.Second
 	// hangUpPoll is how often a patient hang-up checks its progress.
 	hangUpPoll = 250 * time.Millisecond
 )
@@ -91,10 +92,11 @@ func (c *Call) advance() {
 		case len(c.unacked) > 0:
 			// Wait for delivery; watchHangUp bounds it.
 		default:
+			// The peer answers with its own bye once what it sent is
+			// delivered; watchHangUp bounds the wait.
 			c.hup = hupByeSent
 			c.sendFrame(frame{typ: frameBye})
 			stopTimer(c.hupTimer)
-			c.hupTimer = c.after(byeWait, func() { c.finish("hung up", nil) })
 		}
 	case hupPeerDraining:
 		if len(c.unacked) == 0 || !c.dcOpen {

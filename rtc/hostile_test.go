@@ -422,9 +422,9 @@ func TestHostileStringFlood(t *testing.T) {
 	// Nobody reads for a while: the queue must hold its bound.
 	time.Sleep(3 * time.Second)
 	queued := make(chan [2]int)
-	c.post(func() { queued <- [2]int{len(c.pending), c.queuedChats} })
-	if q := <-queued; q[1] > maxQueuedChats || q[0] > maxQueuedChats+16 {
-		t.Errorf("%d events queued, %d of them chat, with nobody reading; want at most %d chat", q[0], q[1], maxQueuedChats)
+	c.post(func() { queued <- [2]int{len(c.pending), c.queuedChat} })
+	if q := <-queued; q[1] > maxQueuedChat || q[0] > maxQueuedChat/MaxChatBytes+16 {
+		t.Errorf("%d events queued, %d bytes of chat, with nobody reading; want at most %d bytes", q[0], q[1], maxQueuedChat)
 	}
 	shown, dropped, reports := 0, 0, 0
 	start := time.Now()
