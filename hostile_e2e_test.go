@@ -104,13 +104,15 @@ func startUnread(t *testing.T, bin string, args ...string) (w *watched, release 
 		sc.Buffer(nil, 1<<20)
 		first := true
 		for sc.Scan() {
+			// A bad line is passed on for the test to fail on as it
+			// reads: the test may have ended by now. (The last line of a
+			// process killed, or ended, while its reader had stopped can be
+			// cut short, and nothing reads it.)
 			var m map[string]any
 			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				t.Errorf("parley: stdout line is not JSON: %q", sc.Text())
-				continue
-			}
-			if _, ok := m["type"].(string); !ok {
-				t.Errorf("parley: line without a type: %q", sc.Text())
+				m = map[string]any{"type": badLine, "line": sc.Text()}
+			} else if _, ok := m["type"].(string); !ok {
+				m = map[string]any{"type": badLine, "line": sc.Text()}
 			}
 			p.events <- m
 			if first {
@@ -130,6 +132,10 @@ func startUnread(t *testing.T, bin string, args ...string) (w *watched, release 
 	return &watched{peer: p, log: log}, release
 }
 
+// badLine is the type given to an output line that is not a JSON object
+// with a type.
+const badLine = "(not JSON)"
+
 // await returns the first line for which ok holds, reading at most for
 // d; false if none came. Output ending (the process died) is fatal.
 func (w *watched) await(d time.Duration, ok func(map[string]any) bool) (map[string]any, bool) {
@@ -142,6 +148,10 @@ func (w *watched) await(d time.Duration, ok func(map[string]any) bool) (map[stri
 			if !open {
 				w.cmd.Wait()
 				w.t.Fatalf("parley's output ended (%s); its last lines: %v", status(w.cmd.ProcessState), last(w.seen, 5))
+			}
+			if m["type"] == badLine {
+				w.t.Errorf("parley: stdout line is not a JSON object with a type: %q", m["line"])
+				continue
 			}
 			w.seen = append(w.seen, m)
 			if ok(m) {
@@ -183,6 +193,7 @@ func (w *watched) connected() {
 func (w *watched) end(d time.Duration) ([]map[string]any, *os.ProcessState, time.Time) {
 	w.t.Helper()
 	var rest []map[string]any
+	var cut any // a bad line, fine only as the very last
 	timeout := time.NewTimer(d)
 	defer timeout.Stop()
 	for {
@@ -193,6 +204,14 @@ func (w *watched) end(d time.Duration) ([]map[string]any, *os.ProcessState, time
 				at := time.Now()
 				w.seen = append(w.seen, rest...)
 				return rest, w.cmd.ProcessState, at
+			}
+			if cut != nil {
+				w.t.Errorf("parley: stdout line is not a JSON object with a type: %q", cut)
+				cut = nil
+			}
+			if m["type"] == badLine {
+				cut = m["line"]
+				continue
 			}
 			rest = append(rest, m)
 		case <-timeout.C:

@@ -398,7 +398,7 @@ func (w *writer) close() {
 }
 
 // flushWait bounds the wait for the last lines at exit.
-const flushWait = 300 * time.Millisecond
+const flushWait = 200 * time.Millisecond
 
 func (w *writer) fail(err error) int {
 	w.write(errorMsg{Type: "error", Message: err.Error()})

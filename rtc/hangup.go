@@ -11,7 +11,7 @@ import (
 // goes on, since SCTP resends a lost packet only after a second or more:
 // until no acknowledgement has come for idleWait, or hangUpMax.
 const (
-	hangUpWait = 1500 * time.Millisecond
+	hangUpWait = 1200 * time.Millisecond
 	idleWait   = 3500 * time.Millisecond
 	hangUpMax  = 10 * time.Second
 	// openWait is how long a hang-up just after connecting waits for the

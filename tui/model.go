@@ -14,7 +14,7 @@ import (
 const hangUpWait = 2 * time.Second
 
 // hangUpGrace is how long a hang-up during a call may take (the engine
-// gives delivery and the byes 1.5 s) before the UI ends the call itself.
+// gives delivery and the byes 1.2 s) before the UI ends the call itself.
 const hangUpGrace = 2 * time.Second
 
 // printReserve is how many rows PrintCode leaves above the UI: a title, a
