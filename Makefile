@@ -17,7 +17,7 @@ help: ## list the targets
 setup: ## install missing system packages (Go, pkg-config, libopus)
 	@scripts/setup
 
-setup-test: ## install what the tests need too (tmux, coturn, Chromium, espeak-ng, sox)
+setup-test: ## install what the tests need too (tmux, coturn, Chromium, espeak-ng, sox, aiortc)
 	@scripts/setup --test
 
 build: setup ## build ./parley
@@ -37,7 +37,7 @@ fuzz: ## run each fuzz test briefly (FUZZTIME=1m for longer)
 	go test -run '^$$' -fuzz '^FuzzParseCode$$' -fuzztime $(or $(FUZZTIME),150000x) ./rtc
 	go test -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(or $(FUZZTIME),250000x) ./rtc
 	go test -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(or $(FUZZTIME),500000x) ./internal/safetext
-	go test -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(or $(FUZZTIME),40000x) ./audio/jitter
+	go test -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(or $(FUZZTIME),10000x) ./audio/jitter  # each input is a program of pushes and pulls
 
 vet: ## go vet and a gofmt check
 	go vet ./...
