@@ -75,9 +75,10 @@ func connectedDetail(r Route) string {
 	case RouteSrflx:
 		return "connected directly, through your NATs"
 	case RoutePrflx:
-		// Not "directly": a peer that lists no candidates may be
-		// checking from a relay.
-		return "connected, to an address of your peer's found while connecting rather than one from its code"
+		// Most often a NAT's mapping other than the one STUN saw; "most
+		// likely", since a peer that lists no candidates may be checking
+		// from a relay.
+		return "connected, most likely directly, through an address found while connecting (usually your peer's NAT)"
 	case RouteRelay:
 		return "connected through a relay"
 	}

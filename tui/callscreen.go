@@ -324,7 +324,7 @@ func routeWords(route string) string {
 	case RouteSrflx:
 		return "direct (through NAT)"
 	case RoutePrflx:
-		return "to an address found while connecting"
+		return "direct (an address found while connecting)"
 	case RouteRelay:
 		return "relayed (through a TURN server)"
 	}

@@ -6,7 +6,7 @@ func TestRouteWords(t *testing.T) {
 	for _, tc := range []struct{ route, want string }{
 		{RouteHost, "direct (local network)"},
 		{RouteSrflx, "direct (through NAT)"},
-		{RoutePrflx, "to an address found while connecting"},
+		{RoutePrflx, "direct (an address found while connecting)"},
 		{RouteRelay, "relayed (through a TURN server)"},
 		{"", "direct"},
 	} {
