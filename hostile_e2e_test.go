@@ -1079,7 +1079,7 @@ func dedupe(lines []string) []string {
 // both ways again (one of the message frames the raw peer sends every
 // 100 ms after the big one shows as a chat line, and a line then typed in
 // parley reaches the raw peer and is acknowledged: no undelivered line at
-// the end). 4 MiB can never arrive: within 2 s parley says in exactly one
+// the end). 4 MiB can never arrive: within 4 s parley says in exactly one
 // error line that chat is closed, and the audio goes on (frames keep
 // growing). parley's RSS stays within 20 MB of
 // its baseline (on a plain build, as in TestHostileStringFlood), and /quit
@@ -1157,9 +1157,12 @@ func TestHostileBigMessage(t *testing.T) {
 						t.Errorf("chat worked both ways %v after the big message; want within 2 s", took.Round(time.Millisecond))
 					}
 				} else {
+					// parley tells a message that cannot arrive from one on its
+					// way once the bytes stop coming: a second after the window
+					// fills, checked once a second.
 					outcome = "chat closed with one error line, audio goes on"
-					if took = time.Since(t0); took > 2*time.Second {
-						t.Errorf("parley said chat was closed %v after the big message; want within 2 s", took.Round(time.Millisecond))
+					if took = time.Since(t0); took > 4*time.Second {
+						t.Errorf("parley said chat was closed %v after the big message; want within 4 s", took.Round(time.Millisecond))
 					}
 					var frames []float64
 					for len(frames) < 3 {

@@ -147,8 +147,9 @@ type Call struct {
 	peerChat    atomic.Bool           // the peer's chat channel is taken
 	chatErr     atomic.Pointer[error] // why chat cannot be used, if it cannot
 	inboxBytes  atomic.Int64          // the peer's messages waiting in the inbox
-	chatBytes   atomic.Uint64         // bytes of the peer's messages, with overhead
-	lastMessage atomic.Int64          // when the last one came, in Unix ns
+	chatMark    atomic.Uint64         // SCTP bytes received at markChat
+	lastMessage atomic.Int64          // and when, in Unix ns
+	stallLast   uint64                // SCTP bytes received at the last checkChatStall
 	seen        idSet
 	queuedChat  int // bytes of the ChatEvents in pending, with chatOverhead each
 	dropped     int // the peer's messages dropped and not yet reported

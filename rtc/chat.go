@@ -35,16 +35,14 @@ const (
 	// recentIDs is how many of the peer's message ids are remembered to
 	// ignore a message sent twice.
 	recentIDs = 1024
-	// stallBytes is how much the peer may send on the association beyond
-	// the messages it delivered before an incoming message counts as too
-	// large to ever arrive (see checkChatStall): nearly all of SCTP's 1 MiB
-	// receive window. channelBytes is what each channel the peer opens
-	// (and closes) costs on the association.
-	stallBytes   = 960 << 10
-	channelBytes = 512
-	// stallQuiet is how long no message may arrive with stallBytes
-	// waiting: a backlog that is being read delivers messages meanwhile.
-	stallQuiet = time.Second
+	// An incoming message counts as too large to ever arrive (see
+	// checkChatStall) once stallBytes, nearly all of SCTP's 1 MiB receive
+	// window, have come since the last message, none has come for
+	// stallQuiet, and less than stallGrowth came in the last second: a
+	// message on its way keeps coming faster than that.
+	stallBytes  = 960 << 10
+	stallQuiet  = time.Second
+	stallGrowth = 32 << 10
 )
 
 // Why chat cannot be used; Send returns them, and the call says each once.
@@ -64,7 +62,7 @@ func (c *Call) onDataChannel(dc *webrtc.DataChannel) {
 		c.attach(dc)
 		return
 	}
-	c.chatBytes.Add(channelBytes)
+	c.markChat()
 	c.logf("chat: closing a data channel the peer opened (label of %d bytes)", len(dc.Label()))
 	// Detached, pion forgets the channel once it is closed; it would keep
 	// it otherwise.
@@ -74,6 +72,7 @@ func (c *Call) onDataChannel(dc *webrtc.DataChannel) {
 		} else {
 			dc.Close()
 		}
+		c.markChat()
 	})
 }
 
@@ -88,6 +87,7 @@ func (c *Call) attach(dc *webrtc.DataChannel) {
 			dc.Close()
 			return
 		}
+		c.markChat()
 		c.readers.Add(1)
 		go c.readChat(rw)
 		c.post(c.onOpen)
@@ -111,8 +111,7 @@ func (c *Call) readChat(rw datachannel.ReadWriteCloser) {
 			// and in the way of every later message: read it and drop it.
 			big := make([]byte, maxIncoming)
 			if n, _, err = rw.ReadDataChannel(big); err == nil {
-				c.chatBytes.Add(uint64(n) + 64)
-				c.lastMessage.Store(time.Now().UnixNano())
+				c.markChat()
 				c.post(func() { c.dropBig(n) })
 				continue
 			}
@@ -121,9 +120,7 @@ func (c *Call) readChat(rw datachannel.ReadWriteCloser) {
 			c.post(c.chatClosed)
 			return
 		}
-		// Each message costs its SCTP chunk header and the packet's too.
-		c.chatBytes.Add(uint64(n) + 64)
-		c.lastMessage.Store(time.Now().UnixNano())
+		c.markChat()
 		if c.inboxBytes.Add(int64(n)) > maxInboxBytes {
 			c.inboxBytes.Add(-int64(n))
 			c.post(func() { c.dropChat(1) })
@@ -252,18 +249,27 @@ func (c *Call) chatUnusable(why error) {
 	c.advance()
 }
 
+// markChat notes that the association has just delivered something: a
+// message, or a channel opening or closing. checkChatStall counts from
+// here.
+func (c *Call) markChat() {
+	c.chatMark.Store(c.pc.SCTP().Stats().BytesReceived)
+	c.lastMessage.Store(time.Now().UnixNano())
+}
+
 // checkChatStall notices a peer message that can never arrive: SCTP
 // reassembles a message whole, and one larger than its receive window
-// (1 MiB) stops every later message for good. Bytes arriving on the
-// association that no delivered message accounts for, while no message
-// has come for stallQuiet, are that message.
+// (1 MiB) stops every later message for good. It runs once a second.
 func (c *Call) checkChatStall() {
+	got := c.pc.SCTP().Stats().BytesReceived
+	grew := got - c.stallLast
+	c.stallLast = got
 	if c.chatErr.Load() != nil || !c.dcOpen {
 		return
 	}
-	got, want := c.pc.SCTP().Stats().BytesReceived, c.chatBytes.Load()
+	since := got - min(got, c.chatMark.Load())
 	quiet := time.Since(time.Unix(0, c.lastMessage.Load()))
-	if got > want+stallBytes && quiet >= stallQuiet {
+	if since >= stallBytes && quiet >= stallQuiet && grew < stallGrowth {
 		c.chatUnusable(ErrChatStuck)
 	}
 }
