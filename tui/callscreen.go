@@ -216,39 +216,39 @@ func (s *callScreen) end(bye ByeEvent) {
 func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	keys := s.sh.keys
 	switch {
-	case key.Matches(k, keys.Help):
+	case matches(k, keys.Help):
 		s.showHelp = !s.showHelp
 		return nil
-	case key.Matches(k, keys.LineUp):
+	case matches(k, keys.LineUp):
 		s.vp.ScrollUp(1)
 		return nil
-	case key.Matches(k, keys.LineDown):
+	case matches(k, keys.LineDown):
 		s.vp.ScrollDown(1)
 		return nil
-	case key.Matches(k, keys.PageUp):
+	case matches(k, keys.PageUp):
 		s.vp.PageUp()
 		return nil
-	case key.Matches(k, keys.PageDown):
+	case matches(k, keys.PageDown):
 		s.vp.PageDown()
 		return nil
-	case key.Matches(k, keys.CopyMessage):
+	case matches(k, keys.CopyMessage):
 		return s.copyLast()
 	}
 	if s.ended {
 		switch {
-		case key.Matches(k, keys.Home):
+		case matches(k, keys.Home):
 			return msgCmd(goHomeMsg{})
-		case key.Matches(k, keys.NewInvite):
+		case matches(k, keys.NewInvite):
 			return msgCmd(startCallMsg{})
-		case key.Matches(k, keys.QuitEnded):
+		case matches(k, keys.QuitEnded):
 			return msgCmd(quitMsg{})
 		}
 		return nil
 	}
 	switch {
-	case key.Matches(k, keys.Send):
+	case matches(k, keys.Send):
 		s.send(now)
-	case key.Matches(k, keys.Mute):
+	case matches(k, keys.Mute):
 		if !s.canMute() {
 			s.setNotice("no audio in this call: nothing to mute", false)
 			break
@@ -256,7 +256,7 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 		s.muted = !s.muted
 		s.muter.SetMuted(s.muted)
 		s.setNotice("", false)
-	case key.Matches(k, keys.Verify):
+	case matches(k, keys.Verify):
 		switch {
 		case s.verifier == nil:
 			s.setNotice("this call has no safety words to compare", false)
@@ -267,7 +267,7 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 			s.verified = true
 			s.setNotice("", false)
 		}
-	case key.Matches(k, keys.HangUp):
+	case matches(k, keys.HangUp):
 		if !s.hangingUp {
 			s.hangingUp = true
 			s.setNotice("hanging up…", false)

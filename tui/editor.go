@@ -32,9 +32,10 @@ func (e *editBuffer) SetValue(s string) {
 func (e *editBuffer) Empty() bool { return strings.TrimSpace(string(e.value)) == "" }
 
 // edit applies an editing key or inserts typed or pasted text; it reports
-// whether the key was one it handles.
+// whether the key was one it handles. Keys are told from text as matches
+// does: "home" typed in letters is text.
 func (e *editBuffer) edit(k tea.KeyMsg) bool {
-	switch k.String() {
+	switch pressed(k) {
 	case "left", "ctrl+b":
 		e.pos = max(e.pos-1, 0)
 	case "right", "ctrl+f":
