@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"parley/internal/safetext"
 )
@@ -60,7 +61,7 @@ type callScreen struct {
 
 	lines    []chatLine
 	vp       viewport.Model
-	input    lineInput
+	input    chatInput
 	help     help.Model
 	showHelp bool
 
@@ -74,7 +75,7 @@ type callScreen struct {
 }
 
 func newCallScreen(sh *shared, call Call) *callScreen {
-	in := newLineInput(&sh.styles, "› ", "type a message; enter sends it")
+	in := newChatInput(&sh.styles, "› ", "type a message; enter sends it")
 	h := help.New()
 	h.Styles = sh.styles.HelpStyle
 	s := &callScreen{sh: sh, call: call, state: StateConnecting, input: in, help: h, vp: viewport.New(80, 10)}
@@ -88,17 +89,33 @@ func newCallScreen(sh *shared, call Call) *callScreen {
 // Init does nothing: events come through the root model.
 func (s *callScreen) Init() tea.Cmd { return nil }
 
-// fixedRows is how many rows the screen uses besides the chat.
+// fixedRows is how many rows the screen uses besides the chat, with an
+// input of one row: the header's five, a rule, the input, a notice and
+// the footer. The header's rows are fixed, whatever they show.
 const fixedRows = 9
 
 // SetSize sets the screen's size and reflows the chat.
 func (s *callScreen) SetSize(width, height int) {
 	s.width, s.height = width, height
 	s.help.Width = width
-	s.input.SetSize(width, 1)
-	s.vp.Width = width
-	s.vp.Height = max(height-fixedRows, 1)
-	s.refresh(false)
+	s.input.SetSize(width, min(maxInputRows, max(height-fixedRows, 1)))
+	s.layout()
+}
+
+// layout sizes the chat to the room the input leaves, and reflows it; the
+// chat stays at its end if it was there.
+func (s *callScreen) layout() {
+	atBottom := s.vp.AtBottom()
+	extra := 0
+	if !s.ended {
+		extra = s.input.Height() - 1
+	}
+	s.vp.Width = s.width
+	s.vp.Height = max(s.height-fixedRows-extra, 1)
+	s.vp.SetContent(s.renderChat())
+	if atBottom {
+		s.vp.GotoBottom()
+	}
 }
 
 // refresh re-renders the chat into the viewport; it follows the end when
@@ -157,7 +174,12 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			s.setNotice("✓ sent the last message to your clipboard (through the terminal)", false)
 		}
 	case tea.KeyMsg:
-		return s, s.key(msg, now)
+		rows := s.input.Height()
+		cmd := s.key(msg, now)
+		if s.input.Height() != rows {
+			s.layout()
+		}
+		return s, cmd
 	}
 	return s, nil
 }
@@ -210,6 +232,7 @@ func (s *callScreen) end(bye ByeEvent) {
 		}
 	}
 	s.lines = append(s.lines, chatLine{kind: lineCall, text: "call ended: " + byeReason(bye), at: now})
+	s.layout() // the input's rows are the banner's now
 	s.refresh(true)
 }
 
@@ -279,9 +302,10 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	return nil
 }
 
-// send sends the input line. On an error the text stays in the input.
+// send sends the input's text, line breaks and all (but for blank lines
+// at its start and end). On an error the text stays in the input.
 func (s *callScreen) send(now time.Time) {
-	text := s.input.Value()
+	text := strings.Trim(s.input.Value(), "\n")
 	if strings.TrimSpace(text) == "" {
 		return
 	}
@@ -374,7 +398,7 @@ func (s *callScreen) View() string {
 		banner := wrapText(st.Banner.Render(byeReason(s.bye)+" — "+s.nextSteps()), w)
 		rows = append(rows, frame(banner, "", w, 2))
 	} else {
-		rows = append(rows, truncate(s.input.View(), w))
+		rows = append(rows, truncateLines(s.input.View(), w))
 		switch {
 		case s.notice != "" && s.noticeErr:
 			rows = append(rows, truncate(st.Error.Render(s.notice), w))
@@ -552,27 +576,35 @@ func (s *callScreen) renderChat() string {
 	var out []string
 	for _, l := range s.lines {
 		stamp := st.Dim.Render(l.at.Format("15:04")) + " "
-		var who, text string
+		var who, mark string
+		style := func(text string) string { return text }
 		switch l.kind {
 		case lineMine:
 			who = st.Me.Render("you ")
-			text = l.text
 			switch l.status {
 			case sending:
-				text += " " + st.Dim.Render("…")
+				mark = st.Dim.Render("…")
 			case delivered:
-				text += " " + st.Success.Render("✓")
+				mark = st.Success.Render("✓")
 			case undelivered:
-				text += " " + st.Error.Render("✗ not delivered")
+				mark = st.Error.Render("✗ not delivered")
 			}
 		case linePeer:
 			who = st.Peer.Render("peer")
-			text = l.text
 		case lineCall:
 			who = st.Event.Render("──  ")
-			text = st.Event.Render(l.text)
+			style = func(text string) string { return st.Event.Render(text) }
 		}
-		wrapped := strings.Split(wrapText(text, textW), "\n")
+		// Line breaks in a message are rows of their own, under its text.
+		wrapped := wrapWords(l.text, textW)
+		for i := range wrapped {
+			wrapped[i] = style(wrapped[i])
+		}
+		if n := len(wrapped) - 1; mark != "" && lipgloss.Width(wrapped[n])+1+lipgloss.Width(mark) <= textW {
+			wrapped[n] += " " + mark
+		} else if mark != "" {
+			wrapped = append(wrapped, mark)
+		}
 		for i, wl := range wrapped {
 			if i == 0 {
 				out = append(out, stamp+who+"  "+wl)
