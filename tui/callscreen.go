@@ -61,6 +61,7 @@ type callScreen struct {
 
 	lines    []chatLine
 	vp       viewport.Model
+	unseen   int // lines come in while scrolled up, not yet in view
 	input    chatInput
 	help     help.Model
 	showHelp bool
@@ -116,6 +117,7 @@ func (s *callScreen) layout() {
 	if atBottom {
 		s.vp.GotoBottom()
 	}
+	s.seen()
 }
 
 // refresh re-renders the chat into the viewport; it follows the end when
@@ -126,11 +128,22 @@ func (s *callScreen) refresh(follow bool) {
 	if follow || atBottom {
 		s.vp.GotoBottom()
 	}
+	s.seen()
+}
+
+// seen forgets the count of unseen lines once the chat is at its end.
+func (s *callScreen) seen() {
+	if s.vp.AtBottom() {
+		s.unseen = 0
+	}
 }
 
 func (s *callScreen) addLine(l chatLine) {
 	s.lines = append(s.lines, l)
 	s.refresh(l.kind == lineMine)
+	if !s.vp.AtBottom() {
+		s.unseen++
+	}
 }
 
 func (s *callScreen) setNotice(text string, isErr bool) { s.notice, s.noticeErr = text, isErr }
@@ -222,6 +235,7 @@ func (s *callScreen) end(bye ByeEvent) {
 	s.hangingUp = false
 	s.notice = ""
 	s.input.focused = false
+	s.stats, s.levels = nil, nil // nothing is live any more
 	lost := map[uint64]bool{}
 	for _, id := range bye.Undelivered {
 		lost[id] = true
@@ -242,17 +256,23 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	case matches(k, keys.Help):
 		s.showHelp = !s.showHelp
 		return nil
+	case s.showHelp && matches(k, keys.CloseHelp):
+		s.showHelp = false
+		return nil
 	case matches(k, keys.LineUp):
 		s.vp.ScrollUp(1)
+		s.seen()
 		return nil
 	case matches(k, keys.LineDown):
 		s.vp.ScrollDown(1)
+		s.seen()
 		return nil
 	case matches(k, keys.PageUp):
 		s.vp.PageUp()
 		return nil
 	case matches(k, keys.PageDown):
 		s.vp.PageDown()
+		s.seen()
 		return nil
 	case matches(k, keys.CopyMessage):
 		return s.copyLast()
@@ -393,7 +413,7 @@ func (s *callScreen) View() string {
 	} else {
 		rows = append(rows, s.vp.View())
 	}
-	rows = append(rows, rule)
+	rows = append(rows, s.belowChat(rule))
 	if s.ended {
 		banner := wrapText(st.Banner.Render(byeReason(s.bye)+" — "+s.nextSteps()), w)
 		rows = append(rows, frame(banner, "", w, 2))
@@ -412,6 +432,18 @@ func (s *callScreen) View() string {
 	}
 	rows = append(rows, footer(s.help, s.ShortHelp(), w))
 	return frame(strings.Join(rows, "\n"), "", w, s.height)
+}
+
+// belowChat is the rule under the chat; while scrolled up it counts the
+// lines that came in since ("3 new ↓").
+func (s *callScreen) belowChat(rule string) string {
+	if s.unseen == 0 || s.showHelp {
+		return rule
+	}
+	st := &s.sh.styles
+	label := fmt.Sprintf(" %d new ↓ ", s.unseen)
+	left := max(s.width-lipgloss.Width(label)-2, 0)
+	return truncate(st.Rule.Render(strings.Repeat("─", left))+st.Warn.Render(label)+st.Rule.Render("──"), s.width)
 }
 
 func (s *callScreen) nextSteps() string {
@@ -553,6 +585,8 @@ func (s *callScreen) wordsView() string {
 	switch {
 	case s.verified:
 		line += " " + st.Success.Render("✓ you said they match")
+	case s.ended:
+		// Too late to compare them.
 	case s.verifier != nil:
 		line += st.Dim.Render(" — compare aloud; " + s.sh.keys.Verify.Help().Key + ": they match")
 	default:
@@ -648,6 +682,6 @@ func (s *callScreen) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Send, k.Mute, k.HangUp, k.Verify},
 		{k.LineUp, k.LineDown, k.PageUp, k.PageDown},
-		{k.CopyMessage, k.Redraw, k.Help, k.Quit},
+		{k.CopyMessage, k.Redraw, k.Help, k.CloseHelp, k.Quit},
 	}
 }

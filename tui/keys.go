@@ -51,6 +51,7 @@ type KeyMap struct {
 	PageUp      key.Binding
 	PageDown    key.Binding
 	Help        key.Binding
+	CloseHelp   key.Binding // besides Help, which toggles it
 
 	// After a call.
 	Home      key.Binding
@@ -92,6 +93,7 @@ func DefaultKeyMap() KeyMap {
 		PageUp:      b("pgup", "page up", "pgup"),
 		PageDown:    b("pgdn", "page down", "pgdown"),
 		Help:        b("ctrl+g", "help", "ctrl+g", "f1"),
+		CloseHelp:   b("esc", "close help", "esc"),
 
 		Home:      b("enter", "home", "enter", "esc"),
 		NewInvite: b("n", "new invite", "n"),

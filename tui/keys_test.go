@@ -106,8 +106,8 @@ func typeBursts(h *harness, names []string) string {
 func callState(h *harness) string {
 	f, s := h.last(), h.m.talk
 	hu, cl := f.count()
-	return fmt.Sprintf("screen %v quit %v hangUps %d closes %d sent %q muted %v verified %d help %v offset %d notice %q hangingUp %v ended %v clipboard %q timers %d",
-		h.m.active, h.quit, hu, cl, f.sent, f.muted, f.verified, s.showHelp, s.vp.YOffset, s.notice, s.hangingUp, s.ended, h.clip.String(), len(h.timers))
+	return fmt.Sprintf("screen %v quit %v hangUps %d closes %d sent %q muted %v verified %d help %v offset %d unseen %d notice %q hangingUp %v ended %v clipboard %q timers %d",
+		h.m.active, h.quit, hu, cl, f.sent, f.muted, f.verified, s.showHelp, s.vp.YOffset, s.unseen, s.notice, s.hangingUp, s.ended, h.clip.String(), len(h.timers))
 }
 
 // TestBurstsAreTextInCall: in a call, every key's name typed as a burst of
