@@ -21,7 +21,10 @@ func newTmux(t *testing.T) *tmux {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux is not installed; run scripts/setup")
 	}
-	tm := &tmux{t: t, socket: "parley-test-" + filepath.Base(t.TempDir())}
+	// t.TempDir's parent is unique to the test (its first directory is
+	// 001 in every test): two tests never share a server, nor start one
+	// where the last test's is still going away.
+	tm := &tmux{t: t, socket: "parley-test-" + filepath.Base(filepath.Dir(t.TempDir()))}
 	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
 	return tm
 }

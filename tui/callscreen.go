@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"parley/internal/safetext"
 )
@@ -60,7 +61,8 @@ type callScreen struct {
 
 	lines    []chatLine
 	vp       viewport.Model
-	input    lineInput
+	unseen   int // lines come in while scrolled up, not yet in view
+	input    chatInput
 	help     help.Model
 	showHelp bool
 
@@ -74,7 +76,7 @@ type callScreen struct {
 }
 
 func newCallScreen(sh *shared, call Call) *callScreen {
-	in := newLineInput(&sh.styles, "› ", "type a message; enter sends it")
+	in := newChatInput(&sh.styles, "› ", "type a message; enter sends it")
 	h := help.New()
 	h.Styles = sh.styles.HelpStyle
 	s := &callScreen{sh: sh, call: call, state: StateConnecting, input: in, help: h, vp: viewport.New(80, 10)}
@@ -88,17 +90,34 @@ func newCallScreen(sh *shared, call Call) *callScreen {
 // Init does nothing: events come through the root model.
 func (s *callScreen) Init() tea.Cmd { return nil }
 
-// fixedRows is how many rows the screen uses besides the chat.
+// fixedRows is how many rows the screen uses besides the chat, with an
+// input of one row: the header's five, a rule, the input, a notice and
+// the footer. The header's rows are fixed, whatever they show.
 const fixedRows = 9
 
 // SetSize sets the screen's size and reflows the chat.
 func (s *callScreen) SetSize(width, height int) {
 	s.width, s.height = width, height
 	s.help.Width = width
-	s.input.SetSize(width, 1)
-	s.vp.Width = width
-	s.vp.Height = max(height-fixedRows, 1)
-	s.refresh(false)
+	s.input.SetSize(width, min(maxInputRows, max(height-fixedRows, 1)))
+	s.layout()
+}
+
+// layout sizes the chat to the room the input leaves, and reflows it; the
+// chat stays at its end if it was there.
+func (s *callScreen) layout() {
+	atBottom := s.vp.AtBottom()
+	extra := 0
+	if !s.ended {
+		extra = s.input.Height() - 1
+	}
+	s.vp.Width = s.width
+	s.vp.Height = max(s.height-fixedRows-extra, 1)
+	s.vp.SetContent(s.renderChat())
+	if atBottom {
+		s.vp.GotoBottom()
+	}
+	s.seen()
 }
 
 // refresh re-renders the chat into the viewport; it follows the end when
@@ -109,11 +128,22 @@ func (s *callScreen) refresh(follow bool) {
 	if follow || atBottom {
 		s.vp.GotoBottom()
 	}
+	s.seen()
+}
+
+// seen forgets the count of unseen lines once the chat is at its end.
+func (s *callScreen) seen() {
+	if s.vp.AtBottom() {
+		s.unseen = 0
+	}
 }
 
 func (s *callScreen) addLine(l chatLine) {
 	s.lines = append(s.lines, l)
 	s.refresh(l.kind == lineMine)
+	if !s.vp.AtBottom() {
+		s.unseen++
+	}
 }
 
 func (s *callScreen) setNotice(text string, isErr bool) { s.notice, s.noticeErr = text, isErr }
@@ -157,7 +187,12 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			s.setNotice("✓ sent the last message to your clipboard (through the terminal)", false)
 		}
 	case tea.KeyMsg:
-		return s, s.key(msg, now)
+		rows := s.input.Height()
+		cmd := s.key(msg, now)
+		if s.input.Height() != rows {
+			s.layout()
+		}
+		return s, cmd
 	}
 	return s, nil
 }
@@ -200,6 +235,7 @@ func (s *callScreen) end(bye ByeEvent) {
 	s.hangingUp = false
 	s.notice = ""
 	s.input.focused = false
+	s.stats, s.levels = nil, nil // nothing is live any more
 	lost := map[uint64]bool{}
 	for _, id := range bye.Undelivered {
 		lost[id] = true
@@ -210,45 +246,52 @@ func (s *callScreen) end(bye ByeEvent) {
 		}
 	}
 	s.lines = append(s.lines, chatLine{kind: lineCall, text: "call ended: " + byeReason(bye), at: now})
+	s.layout() // the input's rows are the banner's now
 	s.refresh(true)
 }
 
 func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	keys := s.sh.keys
 	switch {
-	case key.Matches(k, keys.Help):
+	case matches(k, keys.Help):
 		s.showHelp = !s.showHelp
 		return nil
-	case key.Matches(k, keys.LineUp):
+	case s.showHelp && matches(k, keys.CloseHelp):
+		s.showHelp = false
+		return nil
+	case matches(k, keys.LineUp):
 		s.vp.ScrollUp(1)
+		s.seen()
 		return nil
-	case key.Matches(k, keys.LineDown):
+	case matches(k, keys.LineDown):
 		s.vp.ScrollDown(1)
+		s.seen()
 		return nil
-	case key.Matches(k, keys.PageUp):
+	case matches(k, keys.PageUp):
 		s.vp.PageUp()
 		return nil
-	case key.Matches(k, keys.PageDown):
+	case matches(k, keys.PageDown):
 		s.vp.PageDown()
+		s.seen()
 		return nil
-	case key.Matches(k, keys.CopyMessage):
+	case matches(k, keys.CopyMessage):
 		return s.copyLast()
 	}
 	if s.ended {
 		switch {
-		case key.Matches(k, keys.Home):
+		case matches(k, keys.Home):
 			return msgCmd(goHomeMsg{})
-		case key.Matches(k, keys.NewInvite):
+		case matches(k, keys.NewInvite):
 			return msgCmd(startCallMsg{})
-		case key.Matches(k, keys.QuitEnded):
+		case matches(k, keys.QuitEnded):
 			return msgCmd(quitMsg{})
 		}
 		return nil
 	}
 	switch {
-	case key.Matches(k, keys.Send):
+	case matches(k, keys.Send):
 		s.send(now)
-	case key.Matches(k, keys.Mute):
+	case matches(k, keys.Mute):
 		if !s.canMute() {
 			s.setNotice("no audio in this call: nothing to mute", false)
 			break
@@ -256,7 +299,7 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 		s.muted = !s.muted
 		s.muter.SetMuted(s.muted)
 		s.setNotice("", false)
-	case key.Matches(k, keys.Verify):
+	case matches(k, keys.Verify):
 		switch {
 		case s.verifier == nil:
 			s.setNotice("this call has no safety words to compare", false)
@@ -267,7 +310,7 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 			s.verified = true
 			s.setNotice("", false)
 		}
-	case key.Matches(k, keys.HangUp):
+	case matches(k, keys.HangUp):
 		if !s.hangingUp {
 			s.hangingUp = true
 			s.setNotice("hanging up…", false)
@@ -279,9 +322,10 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	return nil
 }
 
-// send sends the input line. On an error the text stays in the input.
+// send sends the input's text, line breaks and all (but for blank lines
+// at its start and end). On an error the text stays in the input.
 func (s *callScreen) send(now time.Time) {
-	text := s.input.Value()
+	text := strings.Trim(s.input.Value(), "\n")
 	if strings.TrimSpace(text) == "" {
 		return
 	}
@@ -369,12 +413,12 @@ func (s *callScreen) View() string {
 	} else {
 		rows = append(rows, s.vp.View())
 	}
-	rows = append(rows, rule)
+	rows = append(rows, s.belowChat(rule))
 	if s.ended {
 		banner := wrapText(st.Banner.Render(byeReason(s.bye)+" — "+s.nextSteps()), w)
 		rows = append(rows, frame(banner, "", w, 2))
 	} else {
-		rows = append(rows, truncate(s.input.View(), w))
+		rows = append(rows, truncateLines(s.input.View(), w))
 		switch {
 		case s.notice != "" && s.noticeErr:
 			rows = append(rows, truncate(st.Error.Render(s.notice), w))
@@ -388,6 +432,18 @@ func (s *callScreen) View() string {
 	}
 	rows = append(rows, footer(s.help, s.ShortHelp(), w))
 	return frame(strings.Join(rows, "\n"), "", w, s.height)
+}
+
+// belowChat is the rule under the chat; while scrolled up it counts the
+// lines that came in since ("3 new ↓").
+func (s *callScreen) belowChat(rule string) string {
+	if s.unseen == 0 || s.showHelp {
+		return rule
+	}
+	st := &s.sh.styles
+	label := fmt.Sprintf(" %d new ↓ ", s.unseen)
+	left := max(s.width-lipgloss.Width(label)-2, 0)
+	return truncate(st.Rule.Render(strings.Repeat("─", left))+st.Warn.Render(label)+st.Rule.Render("──"), s.width)
 }
 
 func (s *callScreen) nextSteps() string {
@@ -529,6 +585,8 @@ func (s *callScreen) wordsView() string {
 	switch {
 	case s.verified:
 		line += " " + st.Success.Render("✓ you said they match")
+	case s.ended:
+		// Too late to compare them.
 	case s.verifier != nil:
 		line += st.Dim.Render(" — compare aloud; " + s.sh.keys.Verify.Help().Key + ": they match")
 	default:
@@ -552,27 +610,35 @@ func (s *callScreen) renderChat() string {
 	var out []string
 	for _, l := range s.lines {
 		stamp := st.Dim.Render(l.at.Format("15:04")) + " "
-		var who, text string
+		var who, mark string
+		style := func(text string) string { return text }
 		switch l.kind {
 		case lineMine:
 			who = st.Me.Render("you ")
-			text = l.text
 			switch l.status {
 			case sending:
-				text += " " + st.Dim.Render("…")
+				mark = st.Dim.Render("…")
 			case delivered:
-				text += " " + st.Success.Render("✓")
+				mark = st.Success.Render("✓")
 			case undelivered:
-				text += " " + st.Error.Render("✗ not delivered")
+				mark = st.Error.Render("✗ not delivered")
 			}
 		case linePeer:
 			who = st.Peer.Render("peer")
-			text = l.text
 		case lineCall:
 			who = st.Event.Render("──  ")
-			text = st.Event.Render(l.text)
+			style = func(text string) string { return st.Event.Render(text) }
 		}
-		wrapped := strings.Split(wrapText(text, textW), "\n")
+		// Line breaks in a message are rows of their own, under its text.
+		wrapped := wrapWords(l.text, textW)
+		for i := range wrapped {
+			wrapped[i] = style(wrapped[i])
+		}
+		if n := len(wrapped) - 1; mark != "" && lipgloss.Width(wrapped[n])+1+lipgloss.Width(mark) <= textW {
+			wrapped[n] += " " + mark
+		} else if mark != "" {
+			wrapped = append(wrapped, mark)
+		}
 		for i, wl := range wrapped {
 			if i == 0 {
 				out = append(out, stamp+who+"  "+wl)
@@ -616,6 +682,6 @@ func (s *callScreen) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Send, k.Mute, k.HangUp, k.Verify},
 		{k.LineUp, k.LineDown, k.PageUp, k.PageDown},
-		{k.CopyMessage, k.Redraw, k.Help, k.Quit},
+		{k.CopyMessage, k.Redraw, k.Help, k.CloseHelp, k.Quit},
 	}
 }

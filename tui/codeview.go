@@ -19,6 +19,7 @@ type codeView struct {
 	failed bool   // the status is an error
 	showQR bool
 	width  int
+	letter bool // "c" copies too: the screen has no text field
 }
 
 func newCodeView(sh *shared, what, code string) codeView {
@@ -65,7 +66,11 @@ func (c *codeView) View() string {
 	case c.status != "":
 		hint = st.Success.Render(c.status)
 	default:
-		hint = st.Dim.Render(fmt.Sprintf("c or %s: copy · %s: QR code", c.sh.keys.Copy.Help().Key, c.sh.keys.QR.Help().Key))
+		copyKeys := c.sh.keys.Copy.Help().Key
+		if c.letter {
+			copyKeys = c.sh.keys.CopyLetter.Help().Key + " or " + copyKeys
+		}
+		hint = st.Dim.Render(fmt.Sprintf("%s: copy · %s: QR code", copyKeys, c.sh.keys.QR.Help().Key))
 	}
 	return strings.Join(lines, "\n") + "\n\n" + wrapText(hint, c.width)
 }

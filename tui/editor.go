@@ -32,9 +32,10 @@ func (e *editBuffer) SetValue(s string) {
 func (e *editBuffer) Empty() bool { return strings.TrimSpace(string(e.value)) == "" }
 
 // edit applies an editing key or inserts typed or pasted text; it reports
-// whether the key was one it handles.
+// whether the key was one it handles. Keys are told from text as matches
+// does: "home" typed in letters is text.
 func (e *editBuffer) edit(k tea.KeyMsg) bool {
-	switch k.String() {
+	switch pressed(k) {
 	case "left", "ctrl+b":
 		e.pos = max(e.pos-1, 0)
 	case "right", "ctrl+f":
@@ -132,74 +133,112 @@ func (e *editBuffer) insert(rs []rune) {
 	e.pos += len(clean)
 }
 
-// lineInput is the chat's one-line input: a prompt and the text, scrolled
-// sideways to keep the cursor in view.
-type lineInput struct {
+// maxInputRows is the most rows the chat input grows to; a longer text
+// scrolls in it.
+const maxInputRows = 5
+
+// chatInput is the chat's input: a prompt and the text, soft-wrapped at
+// the width (at spaces, as the chat shows it) and keeping line breaks. It
+// grows from one row to maxRows as the text does, then scrolls to keep the
+// cursor in view.
+type chatInput struct {
 	editBuffer
 	st          *Styles
 	prompt      string
 	placeholder string
 	width       int // whole width, prompt included
-	offset      int // first rune shown
+	maxRows     int
+	top         int // first row shown
 	focused     bool
 }
 
-func newLineInput(st *Styles, prompt, placeholder string) lineInput {
-	return lineInput{st: st, prompt: prompt, placeholder: placeholder, width: 40, focused: true}
+func newChatInput(st *Styles, prompt, placeholder string) chatInput {
+	return chatInput{
+		editBuffer: editBuffer{multiLine: true},
+		st:         st, prompt: prompt, placeholder: placeholder,
+		width: 40, maxRows: maxInputRows, focused: true,
+	}
 }
 
 // Init does nothing; the input needs no command to start.
-func (l *lineInput) Init() tea.Cmd { return nil }
+func (c *chatInput) Init() tea.Cmd { return nil }
 
-// SetSize sets the input's width.
-func (l *lineInput) SetSize(width, _ int) { l.width = max(width, lipgloss.Width(l.prompt)+4) }
+// SetSize sets the input's width and the most rows it may grow to.
+func (c *chatInput) SetSize(width, rows int) {
+	c.width = max(width, lipgloss.Width(c.prompt)+4)
+	c.maxRows = max(rows, 1)
+}
 
 // Update edits the text.
-func (l *lineInput) Update(msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyMsg); ok && l.focused {
-		l.edit(k)
+func (c *chatInput) Update(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyMsg); ok && c.focused {
+		c.edit(k)
 	}
 	return nil
 }
 
 // Reset empties the input.
-func (l *lineInput) Reset() { l.value, l.pos, l.offset = nil, 0, 0 }
+func (c *chatInput) Reset() { c.value, c.pos, c.top = nil, 0, 0 }
 
-// View renders the prompt and the visible part of the text.
-func (l *lineInput) View() string {
-	p := l.st.Me.Render(l.prompt)
-	room := l.width - lipgloss.Width(l.prompt) - 1 // the cursor may sit past the end
-	if len(l.value) == 0 {
+// room is the width the text is wrapped at: the last cell is left for the
+// cursor after a full row.
+func (c *chatInput) room() int { return max(c.width-lipgloss.Width(c.prompt)-1, 1) }
+
+// rows lays the text out, and says which row the cursor is on.
+func (c *chatInput) rows() (rows []span, cursor int) {
+	rows = wrapSpans(c.value, c.room())
+	for i, r := range rows {
+		if c.pos >= r.start && (c.pos < r.end || c.pos == r.end && r.last) {
+			return rows, i
+		}
+	}
+	return rows, len(rows) - 1
+}
+
+// Height is how many rows the input takes: one per row of text, up to
+// maxRows.
+func (c *chatInput) Height() int {
+	rows, _ := c.rows()
+	return min(max(len(rows), 1), c.maxRows)
+}
+
+// View renders the prompt and the rows of text in view, Height rows.
+func (c *chatInput) View() string {
+	p := c.st.Me.Render(c.prompt)
+	if len(c.value) == 0 {
 		cur := " "
-		if l.focused {
-			cur = l.st.Cursor.Render(" ")
+		if c.focused {
+			cur = c.st.Cursor.Render(" ")
 		}
-		return p + cur + l.st.Dim.Render(truncate(l.placeholder, room))
+		return p + cur + c.st.Dim.Render(truncate(c.placeholder, c.room()))
 	}
-	// Keep the cursor in view, moving the window by whole runes.
-	if l.pos < l.offset {
-		l.offset = l.pos
-	}
-	for l.offset < l.pos && lipgloss.Width(string(l.value[l.offset:l.pos])) > room {
-		l.offset++
-	}
-	var b strings.Builder
-	w := 0
-	for i := l.offset; i <= len(l.value); i++ {
-		ch := " "
-		if i < len(l.value) {
-			ch = string(l.value[i])
+	rows, cur := c.rows()
+	h := min(len(rows), c.maxRows)
+	c.top = min(max(c.top, cur-h+1), cur, len(rows)-h)
+	indent := strings.Repeat(" ", lipgloss.Width(c.prompt))
+	out := make([]string, 0, h)
+	for i := c.top; i < c.top+h; i++ {
+		r := rows[i]
+		var b strings.Builder
+		switch {
+		case i == 0:
+			b.WriteString(p)
+		case i == c.top: // rows above, out of view
+			b.WriteString(c.st.Dim.Render("↑") + strings.Repeat(" ", max(len(indent)-1, 0)))
+		default:
+			b.WriteString(indent)
 		}
-		cw := lipgloss.Width(ch)
-		if w+cw > room+1 {
-			break
+		for j := r.start; j < r.end; j++ {
+			if j == c.pos && c.focused {
+				b.WriteString(c.st.Cursor.Render(string(c.value[j])))
+			} else {
+				b.WriteRune(c.value[j])
+			}
 		}
-		if i == l.pos && l.focused {
-			b.WriteString(l.st.Cursor.Render(ch))
-		} else {
-			b.WriteString(ch)
+		if i == cur && c.pos == r.end && c.focused {
+			b.WriteString(c.st.Cursor.Render(" "))
 		}
-		w += cw
+		out = append(out, b.String())
 	}
-	return p + b.String()
+	return strings.Join(out, "\n")
 }

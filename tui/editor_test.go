@@ -72,22 +72,78 @@ func TestEditBufferInsert(t *testing.T) {
 	}
 }
 
-func TestLineInputScrolls(t *testing.T) {
+// TestChatInputGrows: the chat input wraps at spaces, grows to
+// maxInputRows rows, then scrolls to keep the cursor in view.
+func TestChatInputGrows(t *testing.T) {
 	st := testShared(newFakeClock(), nil).styles
-	in := newLineInput(&st, "› ", "type")
-	in.SetSize(20, 1)
-	long := strings.Repeat("0123456789", 5)
-	in.SetValue(long)
-	v := in.View()
-	if w := lipgloss.Width(v); w > 20 {
-		t.Fatalf("view %q is %d wide; want at most 20", v, w)
+	in := newChatInput(&st, "› ", "type")
+	in.SetSize(20, maxInputRows) // 17 cells of text a row
+	if h := in.Height(); h != 1 {
+		t.Fatalf("empty input is %d rows; want 1", h)
 	}
-	if !strings.HasSuffix(strings.TrimRight(v, " "), "789") {
-		t.Errorf("view %q does not show the end, where the cursor is", v)
+	in.SetValue("see https://example.com/a-long-path ok")
+	v := in.View()
+	want := []string{"› see", "  https://example.c", "  om/a-long-path ok"}
+	got := strings.Split(v, "\n")
+	for i := range got {
+		got[i] = strings.TrimRight(got[i], " ") // a space wrapped at, the cursor
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("view = %q; want %q", got, want)
+	}
+	if h := in.Height(); h != 3 {
+		t.Errorf("height %d; want 3", h)
+	}
+
+	in.SetValue("line one\nline two")
+	if got := strings.Split(in.View(), "\n"); len(got) != 2 || got[0] != "› line one" || !strings.HasPrefix(got[1], "  line two") {
+		t.Errorf("two lines shown as %q", got)
+	}
+
+	long := strings.Repeat("0123456789 ", 20)
+	in.SetValue(long + "END")
+	v = in.View()
+	lines := strings.Split(v, "\n")
+	if len(lines) != maxInputRows || in.Height() != maxInputRows {
+		t.Fatalf("a long text takes %d rows (height %d); want %d", len(lines), in.Height(), maxInputRows)
+	}
+	for _, l := range lines {
+		if w := lipgloss.Width(l); w > 20 {
+			t.Fatalf("row %q is %d wide; want at most 20", l, w)
+		}
+	}
+	if !strings.Contains(lines[len(lines)-1], "END") {
+		t.Errorf("the view does not show the end, where the cursor is:\n%s", v)
+	}
+	if !strings.HasPrefix(lines[0], "↑ ") {
+		t.Errorf("the first row shown is %q; want ↑ for the rows above", lines[0])
 	}
 	in.edit(tea.KeyMsg{Type: tea.KeyHome})
 	if v := in.View(); !strings.HasPrefix(v, "› 0123") {
 		t.Errorf("after home the view is %q; want the start", v)
+	}
+}
+
+func TestWrapWords(t *testing.T) {
+	tests := []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"hello world", 20, "hello world"},
+		{"hello world", 5, "hello|world"},
+		{"hello world", 7, "hello|world"},
+		{"a https://example.com/x-y-z b", 12, "a|https://exam|ple.com/x-y-|z b"},
+		{"go to https://x.io/a-b now", 16, "go to|https://x.io/a-b|now"},
+		{"one\ntwo\n\nfour", 10, "one|two||four"},
+		{"abcdefghij", 4, "abcd|efgh|ij"},
+		{"日本語のテキスト", 6, "日本語|のテキ|スト"},
+		{"", 5, ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(wrapWords(tt.in, tt.width), "|"); got != tt.want {
+			t.Errorf("wrapWords(%q, %d) = %q; want %q", tt.in, tt.width, got, tt.want)
+		}
 	}
 }
 

@@ -85,17 +85,17 @@ func (s *homeScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	keys := s.sh.keys
 	switch {
-	case key.Matches(k, keys.Up):
+	case matches(k, keys.Up):
 		s.cursor = (s.cursor + len(s.items) - 1) % len(s.items)
 		s.notice = ""
-	case key.Matches(k, keys.Down):
+	case matches(k, keys.Down):
 		s.cursor = (s.cursor + 1) % len(s.items)
 		s.notice = ""
-	case key.Matches(k, keys.Select):
+	case matches(k, keys.Select):
 		return s, s.pick(s.cursor)
 	default:
 		for i, it := range s.items {
-			if key.Matches(k, it.key) {
+			if matches(k, it.key) {
 				s.cursor = i
 				return s, s.pick(i)
 			}

@@ -104,15 +104,15 @@ func (s *inviteScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return s, nil
 	case tea.KeyMsg:
-		if key.Matches(msg, keys.Back) {
+		if matches(msg, keys.Back) {
 			return s, msgCmd(goHomeMsg{})
 		}
 		switch s.phase {
 		case inviteFailed:
 			switch {
-			case key.Matches(msg, keys.Retry):
+			case matches(msg, keys.Retry):
 				return s, msgCmd(startCallMsg{})
-			case key.Matches(msg, keys.QuitMenu):
+			case matches(msg, keys.QuitMenu):
 				return s, msgCmd(quitMsg{})
 			}
 		case inviteReady:
@@ -125,13 +125,12 @@ func (s *inviteScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (s *inviteScreen) readyKey(msg tea.KeyMsg) tea.Cmd {
 	keys := s.sh.keys
 	switch {
-	case key.Matches(msg, keys.Copy),
-		key.Matches(msg, keys.CopyLetter) && s.box.Empty():
+	case matches(msg, keys.Copy): // not "c": the box takes letters
 		return s.code.copy()
-	case key.Matches(msg, keys.QR):
+	case matches(msg, keys.QR):
 		s.code.showQR = !s.code.showQR
 		return nil
-	case key.Matches(msg, keys.Submit):
+	case matches(msg, keys.Submit):
 		return s.submit()
 	}
 	before := s.box.Value()

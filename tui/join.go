@@ -79,11 +79,12 @@ func (s *joinScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		s.phase, s.err = joinWaiting, ""
 		s.code = newCodeView(s.sh, "answer", msg.answer)
+		s.code.letter = true // the paste box is gone
 		s.code.SetSize(s.width, s.height)
 		s.answerAt, s.hint = s.sh.clock.Now(), ""
 		return s, nil
 	case tea.KeyMsg:
-		if key.Matches(msg, keys.Back) {
+		if matches(msg, keys.Back) {
 			return s, msgCmd(goHomeMsg{})
 		}
 		switch s.phase {
@@ -91,9 +92,9 @@ func (s *joinScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return s, s.pasteKey(msg)
 		case joinWaiting:
 			switch {
-			case key.Matches(msg, keys.Copy), key.Matches(msg, keys.CopyLetter):
+			case matches(msg, keys.Copy), matches(msg, keys.CopyLetter):
 				return s, s.code.copy()
-			case key.Matches(msg, keys.QR):
+			case matches(msg, keys.QR):
 				s.code.showQR = !s.code.showQR
 			}
 		}
@@ -102,7 +103,7 @@ func (s *joinScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (s *joinScreen) pasteKey(msg tea.KeyMsg) tea.Cmd {
-	if key.Matches(msg, s.sh.keys.Submit) {
+	if matches(msg, s.sh.keys.Submit) {
 		return s.submit()
 	}
 	before := s.box.Value()

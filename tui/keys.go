@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // KeyMap holds every key binding of the UI.
 //
@@ -8,8 +11,13 @@ import "github.com/charmbracelet/bubbles/key"
 // control is a ctrl key, an F-key or a key that cannot be typed (enter,
 // esc, arrows, page keys), so that nothing typed is ever taken as a
 // command. Letters act as keys only where nothing can be typed: the home
-// menu, the end of a call, and "c" to copy a code while its paste box is
-// empty.
+// menu, a failed invite, the answer shown on the join screen and the end
+// of a call.
+//
+// Keys are matched with matches, never with key.Matches: bubbletea names a
+// burst of typed letters ("enter", "ctrl+x") the same as the key they
+// spell, and such bursts come from laggy links and terminals without
+// bracketed paste.
 type KeyMap struct {
 	// Everywhere.
 	Quit   key.Binding // hang up if in a call, then quit
@@ -43,6 +51,7 @@ type KeyMap struct {
 	PageUp      key.Binding
 	PageDown    key.Binding
 	Help        key.Binding
+	CloseHelp   key.Binding // besides Help, which toggles it
 
 	// After a call.
 	Home      key.Binding
@@ -84,9 +93,45 @@ func DefaultKeyMap() KeyMap {
 		PageUp:      b("pgup", "page up", "pgup"),
 		PageDown:    b("pgdn", "page down", "pgdown"),
 		Help:        b("ctrl+g", "help", "ctrl+g", "f1"),
+		CloseHelp:   b("esc", "close help", "esc"),
 
 		Home:      b("enter", "home", "enter", "esc"),
 		NewInvite: b("n", "new invite", "n"),
 		QuitEnded: b("q", "quit", "q"),
 	}
+}
+
+// pressed names the key that k is a press of, in key.Binding's names:
+// "ctrl+x", "enter", "pgup", "alt+b", or "q" for one letter typed on its
+// own. Text names no key and gives "": several runes in one message (a
+// burst typed faster than it is read, as over a slow link, or a paste
+// without brackets) or a bracketed paste. A special key is named by its
+// type, so "enter" spelled out in letters is never the enter key.
+func pressed(k tea.KeyMsg) string {
+	if k.Type == tea.KeyRunes && (k.Paste || len(k.Runes) != 1) {
+		return ""
+	}
+	return k.String()
+}
+
+// matches reports whether k is a press of one of the keys of bs (enabled
+// bindings only). Unlike key.Matches it takes no text for a key: see
+// pressed. A screen with a text field also checks only bindings that are
+// not letters, since there a letter typed alone is text too.
+func matches(k tea.KeyMsg, bs ...key.Binding) bool {
+	name := pressed(k)
+	if name == "" {
+		return false
+	}
+	for _, b := range bs {
+		if !b.Enabled() {
+			continue
+		}
+		for _, n := range b.Keys() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -183,9 +182,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyMsg:
 		switch {
-		case key.Matches(msg, m.sh.keys.Quit):
+		case matches(msg, m.sh.keys.Quit):
 			return m, m.requestQuit()
-		case key.Matches(msg, m.sh.keys.Redraw):
+		case matches(msg, m.sh.keys.Redraw):
 			return m, tea.ClearScreen
 		}
 		if m.quitting {

@@ -48,7 +48,7 @@ func (b *pasteBox) Update(msg tea.Msg) tea.Cmd {
 	if !ok {
 		return nil
 	}
-	switch k.String() {
+	switch pressed(k) {
 	case "up":
 		b.pos = max(b.pos-b.innerWidth(), 0)
 	case "down":

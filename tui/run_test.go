@@ -69,7 +69,7 @@ func TestRunHangsUpAndCopiesThroughTmux(t *testing.T) {
 	})
 	f := <-calls
 	waitOutput(t, out, "1. Send this invite")
-	_, _ = typed.Write([]byte("c"))
+	_, _ = typed.Write([]byte{0x19}) // ctrl+y
 	waitOutput(t, out, "\x1bPtmux;\x1b\x1b]52;c;"+base64.StdEncoding.EncodeToString([]byte(testInvite)))
 	_, _ = typed.Write([]byte{0x03})
 	waitRun(t, done)
