@@ -15,7 +15,7 @@ import (
 type config struct {
 	rtc       rtc.Config
 	headless  bool
-	printCode bool
+	printCode bool // accepted, and without effect: the UI always prints codes
 	code      string
 	logPath   string
 
@@ -139,7 +139,7 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&cfg.headless, "headless", false, "no UI: JSON lines on stdout, chat lines on stdin")
-	fs.BoolVar(&cfg.printCode, "print-code", false, "also print codes plainly on the normal screen")
+	fs.BoolVar(&cfg.printCode, "print-code", false, "no effect, kept for old scripts: the UI always prints codes on the normal screen, one line each")
 	fs.BoolVar(&cfg.rtc.SDP, "sdp", false, "exchange standard session descriptions (base64 JSON) instead of compact codes")
 	fs.Var(&listFlag{}, "stun", "STUN server `URL` (repeatable); 'none' for no STUN (default "+rtc.DefaultSTUN+")")
 	fs.Var(&listFlag{}, "turn", "TURN server `turn:USER:PASS@HOST:PORT` (also turns:, ?transport=tcp; repeatable)")

@@ -191,9 +191,8 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 			t.start()
 			return t, nil
 		},
-		Start:     start,
-		JoinCode:  cfg.code,
-		PrintCode: cfg.printCode,
+		Start:    start,
+		JoinCode: cfg.code,
 	})
 	if err != nil {
 		fmt.Fprintf(orig, "parley: %v\n", err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parley/rtc"
 )
 
 // tmux drives terminals on a private tmux server.
@@ -81,12 +83,12 @@ func TestTUIEndToEnd(t *testing.T) {
 	tm.run("new-session", "-d", "-s", "caller", "-x", "200", "-y", "40", env+bin+" call"+flags)
 	tm.run("new-session", "-d", "-s", "callee", "-x", "200", "-y", "40", env+bin+" join"+flags)
 
-	invite := tm.waitFor("caller", regexp.MustCompile(`PLYI[0-9A-Za-z]{60,}`))
+	invite := tm.waitForCode("caller", rtc.KindInvite)
 	tm.waitFor("callee", regexp.MustCompile(`PLYI`)) // the paste box's hint
 	// Pasted as a chat program might deliver it: wrapped and indented.
 	tm.paste("callee", "  "+invite[:40]+"\n  "+invite[40:]+"\n")
 	tm.run("send-keys", "-t", "callee", "Enter")
-	answer := tm.waitFor("callee", regexp.MustCompile(`PLYA[0-9A-Za-z]{60,}`))
+	answer := tm.waitForCode("callee", rtc.KindAnswer)
 	tm.paste("caller", answer)
 	tm.run("send-keys", "-t", "caller", "Enter")
 

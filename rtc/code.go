@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
 // Kind says whether a code starts a call (an invite) or answers one.
@@ -163,7 +164,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func (c *Code) unmarshal(b []byte) error {
 	fixed := 1 + SecretLen + FingerprintLen + 4
 	if len(b) < fixed+checksumLen {
-		return errIncomplete
+		return errBadLength
 	}
 	body, sum := b[:len(b)-checksumLen], b[len(b)-checksumLen:]
 	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(sum) {
@@ -239,6 +240,9 @@ func ParseCode(pasted string, want Kind) (*Code, error) {
 		if strings.Contains(body, PrefixInvite) || strings.Contains(body, PrefixAnswer) {
 			return nil, codeErr("this looks like more than one code pasted together; paste just one")
 		}
+		if (err == errDamaged || err == errBadLength) && cutOff(body, want) {
+			return nil, errCutOff
+		}
 		return nil, err
 	}
 	if c.Kind != want {
@@ -305,8 +309,9 @@ func codeErr(format string, args ...any) *CodeError {
 }
 
 var (
-	errDamaged    = codeErr("the code is damaged (its checksum does not match); copy it again, whole")
-	errIncomplete = codeErr("the code is incomplete; copy it again, whole")
+	errDamaged   = codeErr("the code is damaged (its checksum does not match); copy it again, whole")
+	errBadLength = codeErr("the code is damaged (characters are missing or extra); copy it again, whole")
+	errCutOff    = codeErr("the code is cut off: it looks like only part of the code was copied; copy it again, whole")
 )
 
 const base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -317,6 +322,23 @@ var big62 = big.NewInt(62)
 // L with 62^L >= 256^n. It grows strictly with n, so the length of a text
 // tells the length of the bytes.
 func base62Len(n int) int {
+	if n >= 0 && n <= maxCodeBytes {
+		return base62Lens()[n]
+	}
+	return computeBase62Len(n)
+}
+
+// base62Lens holds base62Len for the lengths a code can have, computed
+// once: parsing a pasted code looks them up many times.
+var base62Lens = sync.OnceValue(func() []int {
+	lens := make([]int, maxCodeBytes+1)
+	for n := range lens {
+		lens[n] = computeBase62Len(n)
+	}
+	return lens
+})
+
+func computeBase62Len(n int) int {
 	limit := new(big.Int).Lsh(big.NewInt(1), uint(8*n))
 	p, l := big.NewInt(1), 0
 	for p.Cmp(limit) < 0 {
@@ -363,17 +385,136 @@ func base62Decode(s string) ([]byte, error) {
 		if len(s) > base62Len(maxCodeBytes) {
 			return nil, codeErr("the code is too long (%d characters); copy just the code, once", len(s))
 		}
-		return nil, errIncomplete
+		return nil, errBadLength
 	}
+	v := base62Value(s)
+	if v.BitLen() > 8*n {
+		return nil, errDamaged
+	}
+	return v.FillBytes(make([]byte, n)), nil
+}
+
+// base62Value returns the number that the base62 digits s write; s holds
+// only digits of base62Alphabet.
+func base62Value(s string) *big.Int {
 	v := new(big.Int)
 	for i := 0; i < len(s); i++ {
 		v.Mul(v, big62)
 		v.Add(v, big.NewInt(int64(strings.IndexByte(base62Alphabet, s[i]))))
 	}
-	if v.BitLen() > 8*n {
-		return nil, errDamaged
+	return v
+}
+
+// cutOff reports whether digits, base62 digits that are not a whole code
+// of kind k, can be the start of a longer one: whether for some length of
+// a code of kind k longer than digits, the numbers whose text begins with
+// digits have a code's shape in the bytes they all share (the header byte
+// and, as far as they are known, the candidates' descriptors, which must
+// fill the space before the checksum exactly).
+//
+// Every strict prefix of a code of kind k passes, whatever its length, so
+// a code cut anywhere (after the first row a terminal shows, say) is
+// reported as cut off and not as damaged. A whole code with a character
+// changed almost never passes: its digits, read as the start of a longer
+// number, give bytes that are shifted by a factor that is not a power of
+// 256, so the header and the descriptors come out wrong.
+func cutOff(digits string, k Kind) bool {
+	p := base62Value(digits)
+	lo, hi, scale, limit := new(big.Int), new(big.Int), new(big.Int), new(big.Int)
+	for _, n := range codeSizes(k) {
+		extra := base62Len(n) - len(digits)
+		if extra <= 0 {
+			continue
+		}
+		// The code's number lies in [lo, hi]: digits followed by extra
+		// digits, and less than 256^n.
+		scale.Exp(big62, big.NewInt(int64(extra)), nil)
+		lo.Mul(p, scale)
+		hi.Add(lo, scale)
+		hi.Sub(hi, big.NewInt(1))
+		limit.Lsh(big.NewInt(1), uint(8*n))
+		if lo.Cmp(limit) >= 0 {
+			continue
+		}
+		if hi.Cmp(limit) >= 0 {
+			hi.Sub(limit, big.NewInt(1))
+		}
+		lb, hb := lo.FillBytes(make([]byte, n)), hi.FillBytes(make([]byte, n))
+		known := 0
+		for known < n && lb[known] == hb[known] {
+			known++
+		}
+		if codeShape(lb[:known], n, k) {
+			return true
+		}
 	}
-	return v.FillBytes(make([]byte, n)), nil
+	return false
+}
+
+// codeSizes returns the lengths in bytes of the binary forms of codes of
+// kind k, with one to maxCandidates candidates, shortest first.
+func codeSizes(k Kind) []int {
+	fixed := headerLen(k) + checksumLen
+	var sizes []int
+	for n := fixed; n <= maxCodeBytes; n++ {
+		if candidatesFit(n-fixed, maxCandidates) && n > fixed {
+			sizes = append(sizes, n)
+		}
+	}
+	return sizes
+}
+
+// headerLen is the length of the fields before the candidates.
+func headerLen(k Kind) int {
+	n := 1 + SecretLen + FingerprintLen + 4
+	if k == KindAnswer {
+		n += 2
+	}
+	return n
+}
+
+// candidatesFit reports whether size bytes can hold exactly at most n
+// candidates of 7 (IPv4) and 19 (IPv6) bytes.
+func candidatesFit(size, n int) bool {
+	for v6 := 0; v6 <= n && 19*v6 <= size; v6++ {
+		rest := size - 19*v6
+		if rest%7 == 0 && v6+rest/7 <= n {
+			return true
+		}
+	}
+	return false
+}
+
+// codeShape reports whether known, the first bytes of the binary form of
+// a code of kind k and n bytes, can begin such a code: the header byte is
+// right, and the candidates' descriptors that known holds are valid and
+// leave room for candidates that fill the rest up to the checksum exactly.
+func codeShape(known []byte, n int, k Kind) bool {
+	if len(known) == 0 {
+		return true
+	}
+	if known[0] != CodeVersion<<4|byte(k) {
+		return false
+	}
+	off, end, count := headerLen(k), n-checksumLen, 0
+	for off < end {
+		if off >= len(known) {
+			return candidatesFit(end-off, maxCandidates-count)
+		}
+		desc := known[off]
+		if desc&^0x07 != 0 {
+			return false
+		}
+		off += 7
+		if desc&0x04 != 0 {
+			off += 12
+		}
+		count++
+		if off > end || count > maxCandidates {
+			return false
+		}
+	}
+	return true
 }
 
 func badChar(s string, i int) error {

@@ -1,12 +1,15 @@
 package rtc
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testCode(kind Kind, cands ...string) *Code {
@@ -115,9 +118,11 @@ func malformed() []struct{ in, want string } {
 	return []struct{ in, want string }{
 		{"", "nothing was pasted"},
 		{"   \n\t ", "nothing was pasted"},
-		{inv[:len(inv)-1], "incomplete"},
-		{inv[:20], "incomplete"},
-		{PrefixInvite, "incomplete"},
+		{inv[:len(inv)-1], "cut off"},
+		{inv[:20], "cut off"},
+		{inv[:80], "cut off"},
+		{PrefixInvite, "cut off"},
+		{inv[:40] + inv[41:], "missing or extra"},
 		{string(flip), "damaged"},
 		{ans, "this is an answer"},
 		{PrefixInvite + base62Encode(raw), "newer parley"},
@@ -241,5 +246,123 @@ func TestBitFlips(t *testing.T) {
 			}
 		}
 		t.Logf("%v: %d of %d single-bit flips refused; every one-character change refused", c.Kind, rejected, len(raw)*8)
+	}
+}
+
+// randomCode returns a code of kind with random fields and n random
+// candidates, IPv4 or IPv6.
+func randomCode(r *rand.Rand, kind Kind, n int) *Code {
+	c := &Code{Kind: kind, SSRC: r.Uint32()}
+	for i := range c.Secret {
+		c.Secret[i] = byte(r.Uint32())
+	}
+	for i := range c.Fingerprint {
+		c.Fingerprint[i] = byte(r.Uint32())
+	}
+	if kind == KindAnswer {
+		c.InviteTag = uint16(r.Uint32())
+	}
+	for range n {
+		var a netip.Addr
+		if r.IntN(3) == 0 {
+			var b [16]byte
+			for i := range b {
+				b[i] = byte(r.Uint32())
+			}
+			a = netip.AddrFrom16(b)
+		} else {
+			a = netip.AddrFrom4([4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())})
+		}
+		c.Candidates = append(c.Candidates, Candidate{Type: CandidateType(r.IntN(4)), Addr: netip.AddrPortFrom(a, uint16(r.Uint32()))})
+	}
+	return c
+}
+
+// realCodes makes an invite and its answer with two real calls on
+// loopback.
+func realCodes(t *testing.T) (invite, answer string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	caller, err := New(loopbackConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+	callee, err := New(loopbackConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer callee.Close()
+	if invite, err = caller.Invite(ctx); err != nil {
+		t.Fatalf("Invite: %v", err)
+	}
+	if answer, err = callee.Join(ctx, invite); err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	return invite, answer
+}
+
+// TestParseCutOff: every strict prefix of a code, from 20 characters to
+// all but the last, is reported as cut off, never as damaged: real codes
+// from two calls on loopback, the test codes, and random codes of both
+// kinds with one to eight candidates.
+func TestParseCutOff(t *testing.T) {
+	type code struct {
+		s    string
+		kind Kind
+	}
+	invite, answer := realCodes(t)
+	codes := []code{{invite, KindInvite}, {answer, KindAnswer}}
+	for _, c := range []*Code{
+		testCode(KindInvite, "192.168.1.23:50000", "203.0.113.7:61000"),
+		testCode(KindAnswer, "192.168.1.23:50000"),
+		testCode(KindAnswer, "[2001:db8::1]:50000", "10.0.0.1:9", "[2001:db8:1::7]:61000"),
+	} {
+		codes = append(codes, code{c.String(), c.Kind})
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		kind := Kind(i % 2)
+		codes = append(codes, code{randomCode(r, kind, 1+i/2%maxCandidates).String(), kind})
+	}
+	for _, c := range codes {
+		if _, err := ParseCode(c.s, c.kind); err != nil {
+			t.Fatalf("ParseCode(%q) = %v; want ok", c.s, err)
+		}
+		for n := 20; n < len(c.s); n++ {
+			_, err := ParseCode(c.s[:n], c.kind)
+			if err == nil || !strings.Contains(err.Error(), "cut off: it looks like only part of the code was copied") {
+				t.Errorf("ParseCode(first %d of %d characters of %q) = %v; want cut off", n, len(c.s), c.s, err)
+			}
+		}
+	}
+	t.Logf("real invite %d characters, real answer %d", len(invite), len(answer))
+}
+
+// TestParseDamagedNotCutOff: a whole code with one character changed is
+// damaged, not cut off.
+func TestParseDamagedNotCutOff(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	tried, cut := 0, 0
+	for i := range 200 {
+		kind := Kind(i % 2)
+		c := randomCode(r, kind, 1+i/2%maxCandidates)
+		s := c.String()
+		for j := len(kind.Prefix()); j < len(s); j++ {
+			d := base62Alphabet[(strings.IndexByte(base62Alphabet, s[j])+1+r.IntN(61))%62]
+			_, err := ParseCode(s[:j]+string(d)+s[j+1:], kind)
+			tried++
+			switch {
+			case err == nil:
+				t.Errorf("%q with character %d changed was accepted", s, j)
+			case strings.Contains(err.Error(), "cut off"):
+				cut++
+			}
+		}
+	}
+	t.Logf("%d of %d one-character changes called cut off", cut, tried)
+	if cut > tried/1000 {
+		t.Errorf("%d of %d one-character changes called cut off; want at most 1 in 1000", cut, tried)
 	}
 }

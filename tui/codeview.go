@@ -8,9 +8,11 @@ import (
 	"rsc.io/qr"
 )
 
-// codeView shows an invite or answer code whole, wrapped at the width and
-// never cut, with a line saying how to copy it (and whether a copy was
-// sent to the terminal), and optionally as a QR code.
+// codeView stands for an invite or answer code printed above the UI (see
+// model.printCode): it says where the code is and how to copy it (and
+// whether a copy was sent to the terminal), and it shows the code as a QR
+// code on demand. It never shows the code's text: inside the view the
+// code could only be broken into rows, and one row is not a code.
 type codeView struct {
 	sh     *shared
 	what   string // "invite" or "answer"
@@ -29,7 +31,7 @@ func newCodeView(sh *shared, what, code string) codeView {
 // Init does nothing; the view needs no command to start.
 func (c *codeView) Init() tea.Cmd { return nil }
 
-// SetSize sets the width the code is wrapped at.
+// SetSize sets the width the lines are wrapped at.
 func (c *codeView) SetSize(width, _ int) { c.width = max(width, 10) }
 
 // copy returns the command that copies the code.
@@ -52,13 +54,10 @@ func (c *codeView) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// View renders the code and its copy line.
+// View renders where the code is and the copy line.
 func (c *codeView) View() string {
 	st := &c.sh.styles
-	lines := hardWrap(c.code, c.width)
-	for i, l := range lines {
-		lines[i] = st.Code.Render(l)
-	}
+	where := st.Code.Render("↑ printed above, on one line") + st.Dim.Render(": double-click it to select all of it")
 	var hint string
 	switch {
 	case c.status != "" && c.failed:
@@ -72,7 +71,7 @@ func (c *codeView) View() string {
 		}
 		hint = st.Dim.Render(fmt.Sprintf("%s: copy · %s: QR code", copyKeys, c.sh.keys.QR.Help().Key))
 	}
-	return strings.Join(lines, "\n") + "\n\n" + wrapText(hint, c.width)
+	return wrapText(where, c.width) + "\n" + wrapText(hint, c.width)
 }
 
 // qrView renders the QR code and a line under it, or says why it cannot

@@ -6,6 +6,14 @@
 // the answer code and how long the peer has been waited for), and the
 // call screen (status, levels, safety words, chat and an input line).
 //
+// The screens before a call run inline, on the normal screen, and each
+// code is printed above them as one line that the terminal wraps itself:
+// Bubble Tea cuts every line of a view at the window's width, so a code
+// inside the view could only be broken into rows, and selecting one row
+// would copy part of the code. The call screen, and a QR code, take the
+// alternate screen. On quitting, the inline UI clears itself, and the
+// printed codes stay in the terminal's scrollback.
+//
 // The package talks to the call engine only through the Call interface
 // and the Event types defined here, so it builds and tests without cgo,
 // a network or a sound card; the program's main package adapts the real

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -295,6 +296,11 @@ func (h *harness) run(cmd tea.Cmd) {
 		case parked:
 			h.parked = append(h.parked, msg)
 		default:
+			if seq, ok := sequence(msg); ok {
+				// Its commands go first, in order.
+				queue = append(append([]tea.Cmd{}, seq...), queue...)
+				continue
+			}
 			if s := fmt.Sprintf("%T", msg); s == "tea.printLineMessage" {
 				h.prints = append(h.prints, fmt.Sprint(msg))
 				continue
@@ -303,6 +309,17 @@ func (h *harness) run(cmd tea.Cmd) {
 			queue = append(queue, next)
 		}
 	}
+}
+
+// sequence returns the commands of tea.Sequence's message, whose type is
+// not exported.
+func sequence(msg tea.Msg) ([]tea.Cmd, bool) {
+	v := reflect.ValueOf(msg)
+	cmds := reflect.TypeFor[[]tea.Cmd]()
+	if v.Kind() != reflect.Slice || !v.Type().ConvertibleTo(cmds) {
+		return nil, false
+	}
+	return v.Convert(cmds).Interface().([]tea.Cmd), true
 }
 
 // pump delivers the events that the calls have queued.

@@ -57,31 +57,6 @@ func fmtRate(bps int) string {
 	}
 }
 
-// hardWrap cuts s into lines of at most width cells, breaking anywhere:
-// for a code, which is one long word. Line feeds in s also break.
-func hardWrap(s string, width int) []string {
-	if width < 1 {
-		width = 1
-	}
-	var lines []string
-	for _, para := range strings.Split(s, "\n") {
-		var b strings.Builder
-		w := 0
-		for _, r := range para {
-			rw := lipgloss.Width(string(r))
-			if w+rw > width && w > 0 {
-				lines = append(lines, b.String())
-				b.Reset()
-				w = 0
-			}
-			b.WriteRune(r)
-			w += rw
-		}
-		lines = append(lines, b.String())
-	}
-	return lines
-}
-
 // truncate cuts s (which may hold styles) to width cells, with an ellipsis.
 func truncate(s string, width int) string {
 	if width < 1 {

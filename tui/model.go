@@ -6,6 +6,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/help"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // hangUpWait is how long quitting waits for the peer to acknowledge a
@@ -16,19 +18,14 @@ const hangUpWait = 2 * time.Second
 // gives delivery and the byes 1.2 s) before the UI ends the call itself.
 const hangUpGrace = 2 * time.Second
 
-// printReserve is how many rows PrintCode leaves above the UI: a title, a
-// compact code on two lines, and a spare.
-const printReserve = 5
-
 // shared is what every screen reads: keys, styles, the clock and the
 // clipboard. It does not change once the program runs.
 type shared struct {
-	keys      KeyMap
-	styles    Styles
-	clock     Clock
-	clip      clipboard
-	dark      bool // the terminal's background is dark (for the QR code)
-	printCode bool // also print codes above the UI
+	keys   KeyMap
+	styles Styles
+	clock  Clock
+	clip   clipboard
+	dark   bool // the terminal's background is dark (for the QR code)
 }
 
 // config is what the root model is built from.
@@ -107,6 +104,14 @@ type model struct {
 
 	quitting bool // hanging up in order to quit
 	done     bool // tea.Quit has been returned
+
+	// The screens before a call run inline, on the normal screen, under
+	// the last code printed there; the call (and a QR code) take the
+	// alternate screen. See Update.
+	alt      bool   // the alternate screen has been asked for
+	altAsks  int    // how many times it has been asked for
+	altShown bool   // and Bubble Tea has switched to it
+	printed  string // the last code printed above the UI
 }
 
 func newModel(sh *shared, cfg config) *model {
@@ -156,29 +161,97 @@ func (m *model) current() screen {
 
 func (m *model) show(id screenID, s screen) {
 	m.active = id
-	s.SetSize(m.width, m.height)
+	s.SetSize(m.width, m.screenHeight(id))
 }
 
-// Update routes a message.
+// fullScreen reports whether the active screen takes the alternate
+// screen (see full).
+func (m *model) fullScreen() bool { return !m.done && m.full(m.active) }
+
+// full reports whether screen id takes the alternate screen: the call
+// does, and so does a QR code, which needs every row. The others run
+// inline, on the normal screen, so that the code printed above them is
+// text the terminal wraps itself: selecting it, or "tmux capture-pane -J",
+// gives it whole, and it stays in the scrollback after parley ends.
+func (m *model) full(id screenID) bool {
+	switch id {
+	case onCall:
+		return true
+	case onInvite:
+		return m.invite != nil && m.invite.code.showQR
+	case onJoin:
+		return m.join != nil && m.join.code.showQR
+	}
+	return false
+}
+
+// screenHeight is the height of screen id: the window's on the alternate
+// screen; inline, what the code printed above leaves (at least 12 rows,
+// or the window's if it is smaller).
+func (m *model) screenHeight(id screenID) int {
+	if m.full(id) || m.printed == "" {
+		return m.height
+	}
+	rows := 2 + (lipgloss.Width(m.printed)+m.width-1)/max(m.width, 1) // the title, the code, a blank line
+	return max(m.height-rows, min(m.height, 12))
+}
+
+// resize gives every screen its size.
+func (m *model) resize() {
+	m.home.SetSize(m.width, m.screenHeight(onHome))
+	if m.invite != nil {
+		m.invite.SetSize(m.width, m.screenHeight(onInvite))
+	}
+	if m.join != nil {
+		m.join.SetSize(m.width, m.screenHeight(onJoin))
+	}
+	if m.talk != nil {
+		m.talk.SetSize(m.width, m.screenHeight(onCall))
+	}
+}
+
+// altScreenMsg says that Bubble Tea has switched to the alternate screen
+// asked for the nth time.
+type altScreenMsg struct{ n int }
+
+// Update routes a message, then takes or leaves the alternate screen as
+// the active screen needs (see fullScreen).
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if msg, ok := msg.(altScreenMsg); ok {
+		m.altShown = m.alt && msg.n == m.altAsks
+		return m, nil
+	}
+	_, cmd := m.route(msg)
+	return m, m.screenMode(cmd)
+}
+
+// screenMode returns cmd with what takes or leaves the alternate screen,
+// if the active screen needs the other. On quitting it leaves the
+// alternate screen before quitting, so that the last, empty view clears
+// the inline UI and the normal screen keeps only the printed codes.
+func (m *model) screenMode(cmd tea.Cmd) tea.Cmd {
+	want := m.fullScreen()
+	if want == m.alt {
+		return cmd
+	}
+	m.alt, m.altShown = want, false
+	m.resize()
+	switch {
+	case m.done:
+		return tea.Sequence(tea.ExitAltScreen, cmd)
+	case want:
+		m.altAsks++
+		return tea.Batch(cmd, tea.Sequence(tea.EnterAltScreen, msgCmd(altScreenMsg{n: m.altAsks})))
+	}
+	return tea.Batch(tea.ExitAltScreen, cmd)
+}
+
+// route handles a message.
+func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		if m.sh.printCode {
-			// Inline, leave room above the UI for a printed code to stay
-			// in view.
-			m.height = max(msg.Height-printReserve, min(msg.Height, 12))
-		}
-		m.home.SetSize(m.width, m.height)
-		if m.invite != nil {
-			m.invite.SetSize(m.width, m.height)
-		}
-		if m.join != nil {
-			m.join.SetSize(m.width, m.height)
-		}
-		if m.talk != nil {
-			m.talk.SetSize(m.width, m.height)
-		}
+		m.resize()
 		return m, nil
 	case tea.KeyMsg:
 		switch {
@@ -257,8 +330,14 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// View renders the active screen.
+// View renders the active screen. It renders nothing once the UI has
+// quit, and nothing while a full screen waits for the alternate screen:
+// drawn inline, the call screen would scroll the code printed above out
+// of view.
 func (m *model) View() string {
+	if m.done || m.alt && !m.altShown {
+		return ""
+	}
 	return m.current().View()
 }
 
@@ -386,7 +465,7 @@ func (m *model) adopt(call Call) tea.Cmd {
 	m.call = call
 	m.ended, m.closing, m.closed = false, false, false
 	m.talk = newCallScreen(m.sh, call)
-	m.talk.SetSize(m.width, m.height)
+	m.talk.SetSize(m.width, m.screenHeight(onCall))
 	return m.cfg.listen(m.gen, call.Events())
 }
 
@@ -513,12 +592,17 @@ func (m *model) requestQuit() tea.Cmd {
 	return m.cfg.tick(hangUpWait, func(time.Time) tea.Msg { return hangUpTimeoutMsg{gen: gen} })
 }
 
-// printCode prints a code above the UI, on the normal screen, when asked
-// to with PrintCode; there the terminal wraps it softly, so selecting it
-// gives one unbroken word.
+// printCode prints a code above the UI, on the normal screen, as one
+// line that the terminal wraps itself, so that selecting it gives one
+// unbroken word; the UI shrinks to leave it in view.
+//
+// Before the code it erases what the UI had drawn below the title:
+// Bubble Tea does not erase the rest of a printed line wider than the
+// window, so the old frame showed through after the end of the code. The
+// erasing starts on the second row, not at the top left, where tmux would
+// first scroll the whole screen into its history.
 func (m *model) printCode(title, code string) tea.Cmd {
-	if !m.sh.printCode {
-		return nil
-	}
-	return tea.Println(title + "\n" + code)
+	m.printed = code
+	m.resize()
+	return tea.Println(title + "\n" + ansi.EraseScreenBelow + code + "\n")
 }

@@ -39,10 +39,6 @@ type Options struct {
 	// JoinCode is the invite given as "parley join CODE"; with ScreenJoin
 	// it is checked at once.
 	JoinCode string
-	// PrintCode also prints each code on the normal screen, above the UI,
-	// where the terminal wraps it softly and selecting it is easy. The UI
-	// then runs inline instead of on the alternate screen.
-	PrintCode bool
 	// Input and Output default to the terminal.
 	Input  io.Reader
 	Output io.Writer
@@ -89,12 +85,11 @@ func Run(opts Options) error {
 	defer cancel()
 
 	sh := &shared{
-		keys:      DefaultKeyMap(),
-		styles:    DefaultStyles(r, withColour),
-		clock:     clock,
-		clip:      clipboard{w: term, tmux: getenv("TMUX") != ""},
-		dark:      dark,
-		printCode: opts.PrintCode,
+		keys:   DefaultKeyMap(),
+		styles: DefaultStyles(r, withColour),
+		clock:  clock,
+		clip:   clipboard{w: term, tmux: getenv("TMUX") != ""},
+		dark:   dark,
 	}
 	m := newModel(sh, config{
 		newCall:  tr.maker(opts.NewCall),
@@ -107,9 +102,6 @@ func Run(opts Options) error {
 	popts := []tea.ProgramOption{tea.WithOutput(term), tea.WithFilter(filter)}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
-	}
-	if !opts.PrintCode {
-		popts = append(popts, tea.WithAltScreen())
 	}
 	_, err := tea.NewProgram(m, popts...).Run()
 	cancel()
