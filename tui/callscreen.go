@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"parley/internal/safetext"
 )
@@ -520,19 +521,31 @@ func (s *callScreen) meter(label string, rms, peak float64, have bool, note stri
 	return fmt.Sprintf("%-4s ", label) + st.Meter.Render(on.String()) + st.MeterOff.Render(off.String()) + " " + val
 }
 
+// wordsView shows the safety words whole (five words of the PGP list
+// take up to 53 columns) and as much of the hint after them as fits.
 func (s *callScreen) wordsView() string {
 	st := &s.sh.styles
+	label := "safety words: "
 	if s.words == "" {
-		return "safety words: " + st.Dim.Render("—")
+		return label + st.Dim.Render("—")
 	}
-	line := "safety words: " + st.Heading.Render(s.words)
-	switch {
+	if lipgloss.Width(label+s.words) > s.width {
+		label = "words: "
+	}
+	line := label + st.Heading.Render(s.words)
+	var hints []string
+	switch key := s.sh.keys.Verify.Help().Key; {
 	case s.verified:
-		line += " " + st.Success.Render("✓ you said they match")
+		hints = []string{" " + st.Success.Render("✓ you said they match"), " " + st.Success.Render("✓")}
 	case s.verifier != nil:
-		line += st.Dim.Render(" — compare aloud; " + s.sh.keys.Verify.Help().Key + ": they match")
+		hints = []string{st.Dim.Render(" — compare aloud; " + key + ": they match"), st.Dim.Render(" — " + key + ": they match")}
 	default:
-		line += st.Dim.Render(" — compare them aloud with your peer")
+		hints = []string{st.Dim.Render(" — compare them aloud with your peer"), st.Dim.Render(" — compare them aloud")}
+	}
+	for _, h := range hints {
+		if lipgloss.Width(line+h) <= s.width {
+			return line + h
+		}
 	}
 	return line
 }
