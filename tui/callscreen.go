@@ -152,9 +152,12 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case PeerMutedEvent:
 		s.peerMuted = msg.Muted
 	case copiedMsg:
-		if msg.err != nil {
+		switch {
+		case msg.err != nil:
 			s.setNotice("! could not copy: "+msg.err.Error(), true)
-		} else {
+		case msg.hint != "":
+			s.setNotice("! "+msg.hint, true)
+		default:
 			s.setNotice("✓ sent the last message to your clipboard (through the terminal)", false)
 		}
 	case tea.KeyMsg:

@@ -92,7 +92,7 @@ func Run(opts Options) error {
 		keys:      DefaultKeyMap(),
 		styles:    DefaultStyles(r, withColour),
 		clock:     clock,
-		clip:      clipboard{w: term, tmux: getenv("TMUX") != ""},
+		clip:      newClipboard(term, getenv("TMUX")),
 		dark:      dark,
 		printCode: opts.PrintCode,
 	}
