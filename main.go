@@ -177,18 +177,15 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 				c.Close()
 				return nil, err
 			}
+			t.noMic = t.sound != nil && t.sound.Silent()
 			t.start()
 			return t, nil
 		},
 		NewEcho: func() (tui.Call, error) {
-			t := newTUICall(nil)
-			e, err := newEcho(context.Background(), cfg, log, t.onLevels)
+			t, err := newTUIEcho(cfg, log)
 			if err != nil {
 				return nil, err
 			}
-			t.Call, t.sound, t.done = e.listener, e.recv, e.Close
-			t.first = []tui.Event{tui.StateEvent{State: tui.StateConnected, Route: string(e.route)}}
-			t.start()
 			return t, nil
 		},
 		Start:     start,

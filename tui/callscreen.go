@@ -254,7 +254,11 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 		s.send(now)
 	case key.Matches(k, keys.Mute):
 		if !s.canMute() {
-			s.setNotice("no audio in this call: nothing to mute", false)
+			what := "audio"
+			if s.audio != nil && s.audio.Available {
+				what = "microphone"
+			}
+			s.setNotice("no "+what+" in this call: nothing to mute", false)
 			break
 		}
 		s.muted = !s.muted
@@ -434,6 +438,8 @@ func (s *callScreen) headerView() string {
 	case s.ended:
 	case s.audio != nil && !s.audio.Available:
 		mic = "text only"
+	case s.audio != nil && s.audio.NoMic:
+		mic = "no mic"
 	case s.muter == nil:
 		mic = "mic —"
 	case s.muted:
@@ -446,6 +452,13 @@ func (s *callScreen) headerView() string {
 
 func (s *callScreen) statsView() string {
 	st := &s.sh.styles
+	if s.textOnly() {
+		// No audio: loss, the jitter buffer and the bitrate say nothing.
+		if s.stats == nil {
+			return st.Dim.Render("RTT —")
+		}
+		return "RTT " + fmtMillis(s.stats.RTT)
+	}
 	if s.stats == nil {
 		return st.Dim.Render("RTT — · loss — · buffer — · bitrate —")
 	}
@@ -462,7 +475,7 @@ func (s *callScreen) statsView() string {
 
 func (s *callScreen) metersView() string {
 	st := &s.sh.styles
-	if s.audio != nil && !s.audio.Available {
+	if s.textOnly() {
 		note := s.audio.Note
 		if note == "" {
 			note = "no audio — text only"
@@ -481,7 +494,11 @@ func (s *callScreen) metersView() string {
 		}
 		return ""
 	}
-	return s.meter("mic", micRMS, micPeak, have, note(s.muted), half) + "   " + s.meter("peer", peerRMS, peerPeak, have, note(s.peerMuted), half)
+	micNote := note(s.muted)
+	if s.audio != nil && s.audio.NoMic {
+		micNote = "no mic"
+	}
+	return s.meter("mic", micRMS, micPeak, have, micNote, half) + "   " + s.meter("peer", peerRMS, peerPeak, have, note(s.peerMuted), half)
 }
 
 // meterFloor is the quietest level a meter shows, in dBFS.
@@ -601,10 +618,13 @@ func (s *callScreen) renderChat() string {
 }
 
 // canMute reports whether the call has a microphone to mute: a Muter,
-// and audio that is not text only.
+// and audio that is not text only, with a microphone.
 func (s *callScreen) canMute() bool {
-	return s.muter != nil && (s.audio == nil || s.audio.Available)
+	return s.muter != nil && (s.audio == nil || s.audio.Available && !s.audio.NoMic)
 }
+
+// textOnly reports whether the call is known to have no audio.
+func (s *callScreen) textOnly() bool { return s.audio != nil && !s.audio.Available }
 
 // ShortHelp lists the call's main keys for the footer.
 func (s *callScreen) ShortHelp() []key.Binding {
