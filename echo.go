@@ -22,7 +22,7 @@ import (
 // with a real call's latency. It ends on Ctrl+C, or once a file input has
 // played through.
 func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
-	stderr, restore, err := quietForDevices(cfg, stderr)
+	stderr, _, restore, err := quietForDevices(cfg, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "parley: %v\n", err)
 		return headless.ExitFailure
