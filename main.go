@@ -39,7 +39,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer stop()
 		return runBench(ctx, args[1:], stdout, stderr)
 	}
-	cmd, cfg, err := parseArgs(args, configPath(), stderr)
+	cmd, cfg, err := parseArgs(args, configPath(), stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return headless.ExitOK
 	}
