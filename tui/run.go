@@ -48,7 +48,8 @@ type Options struct {
 	Output io.Writer
 	// Clock defaults to the system clock.
 	Clock Clock
-	// Getenv reads TMUX and NO_COLOR; it defaults to os.Getenv.
+	// Getenv reads TMUX, TERM, NO_COLOR and CLICOLOR_FORCE; it defaults
+	// to os.Getenv.
 	Getenv func(string) string
 }
 
@@ -78,9 +79,7 @@ func Run(opts Options) error {
 	// where the output is not a terminal.
 	r := lipgloss.NewRenderer(out)
 	withColour := getenv("NO_COLOR") == ""
-	if !withColour && termenv.NewOutput(out).ColorProfile() != termenv.Ascii {
-		r.SetColorProfile(termenv.ANSI)
-	}
+	r.SetColorProfile(colourProfile(termenv.NewOutput(out), isTerminal(out), getenv))
 	dark := r.HasDarkBackground() // asks the terminal now, before Bubble Tea reads its input
 
 	term := lockedOutput(out)
