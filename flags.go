@@ -23,6 +23,7 @@ type config struct {
 	in, out           audio.Spec
 	encoder           audio.EncoderOptions
 	stats             bool
+	notify            bool
 }
 
 const usage = `parley: peer-to-peer voice and text calls in the terminal
@@ -227,6 +228,7 @@ func newFlagSet(cfg *config, _ io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.encoder.Bitrate, "bitrate", audio.DefaultBitrate, "Opus bitrate: `N` bits per second")
 	fs.BoolVar(&cfg.encoder.DTX, "dtx", false, "send almost nothing during silence (Opus DTX)")
 	fs.BoolVar(&cfg.stats, "stats", false, "with --headless: a stats line every second")
+	fs.BoolVar(&cfg.notify, "notify", true, "ring the bell (or notify the desktop) for a message that arrives while you look elsewhere; --notify=false for silence")
 	fs.StringVar(&cfg.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory)")
 	return fs
 }

@@ -196,6 +196,7 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 		Start:     start,
 		JoinCode:  cfg.code,
 		PrintCode: cfg.printCode,
+		Notify:    cfg.notify,
 	})
 	if err != nil {
 		fmt.Fprintf(orig, "parley: %v\n", err)

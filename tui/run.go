@@ -39,6 +39,10 @@ type Options struct {
 	// JoinCode is the invite given as "parley join CODE"; with ScreenJoin
 	// it is checked at once.
 	JoinCode string
+	// Notify rings the terminal's bell, or shows a desktop notification
+	// where the terminal supports one (see notifySequence), when a message
+	// arrives while the terminal is not in focus, or cannot tell.
+	Notify bool
 	// PrintCode also prints each code on the normal screen, above the UI,
 	// where the terminal wraps it softly and selecting it is easy. The UI
 	// then runs inline instead of on the alternate screen.
@@ -92,6 +96,7 @@ func Run(opts Options) error {
 		styles:    DefaultStyles(r, withColour),
 		clock:     clock,
 		clip:      newClipboard(term, getenv("TMUX")),
+		notify:    newNotifier(opts.Notify, term, getenv),
 		dark:      dark,
 		printCode: opts.PrintCode,
 	}
@@ -103,7 +108,7 @@ func Run(opts Options) error {
 		ctx:      ctx,
 	})
 
-	popts := []tea.ProgramOption{tea.WithOutput(term), tea.WithFilter(filter)}
+	popts := []tea.ProgramOption{tea.WithOutput(term), tea.WithFilter(filter), tea.WithReportFocus()}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}
