@@ -20,6 +20,7 @@ import (
 //	iface = ["eth0"]
 //	loopback = false
 //	print-code = false
+//	notify = true        # false: no bell for a message while you look elsewhere
 //	log = "/path/to/parley.log"
 type fileConfig struct {
 	STUN      []string `toml:"stun"`
@@ -28,6 +29,7 @@ type fileConfig struct {
 	Iface     []string `toml:"iface"`
 	Loopback  *bool    `toml:"loopback"`
 	PrintCode *bool    `toml:"print-code"`
+	Notify    *bool    `toml:"notify"`
 	Log       string   `toml:"log"`
 }
 
@@ -67,7 +69,7 @@ func loadConfigFile(path string) (map[string][]string, error) {
 		return nil, fmt.Errorf("config file %s: unknown setting %s", path, strings.Join(names, ", "))
 	}
 	vals := map[string][]string{"stun": fc.STUN, "turn": fc.TURN, "iface": fc.Iface}
-	for name, b := range map[string]*bool{"relay-only": fc.RelayOnly, "loopback": fc.Loopback, "print-code": fc.PrintCode} {
+	for name, b := range map[string]*bool{"relay-only": fc.RelayOnly, "loopback": fc.Loopback, "print-code": fc.PrintCode, "notify": fc.Notify} {
 		if b != nil {
 			vals[name] = []string{fmt.Sprint(*b)}
 		}

@@ -24,7 +24,7 @@ func listDevices(stdout, stderr io.Writer) int {
 		defer null.Close()
 	}
 	l, err := audio.Devices(audio.BackendAuto)
-	if errors.Is(err, audio.ErrNoDevice) {
+	if errors.Is(err, audio.ErrNoDevice) || err == nil && len(l.Capture) == 0 && len(l.Playback) == 0 {
 		fmt.Fprintln(stdout, "No sound devices found: calls from this machine are text only.")
 		return headless.ExitOK
 	}

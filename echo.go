@@ -11,6 +11,7 @@ import (
 	"parley/audio"
 	"parley/headless"
 	"parley/rtc"
+	"parley/tui"
 	"parley/voice"
 )
 
@@ -21,7 +22,7 @@ import (
 // with a real call's latency. It ends on Ctrl+C, or once a file input has
 // played through.
 func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
-	stderr, restore, err := quietForDevices(cfg, stderr)
+	stderr, _, restore, err := quietForDevices(cfg, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "parley: %v\n", err)
 		return headless.ExitFailure
@@ -82,6 +83,22 @@ func runEcho(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	}
 }
 
+// newTUIEcho starts the echo test for the terminal UI: the call screen
+// shows the listener, whose peer is this machine's own microphone; muting
+// mutes the talker, so the echo goes quiet.
+func newTUIEcho(cfg config, log io.Writer) (*tuiCall, error) {
+	t := newTUICall(nil)
+	e, err := newEcho(context.Background(), cfg, log, t.onLevels)
+	if err != nil {
+		return nil, err
+	}
+	t.Call, t.sound, t.done = e.listener, e.recv, e.Close
+	t.noMic, t.mute = e.send.Silent(), e.SetMuted
+	t.first = []tui.Event{tui.StateEvent{State: tui.StateConnected, Route: string(e.route)}}
+	t.start()
+	return t, nil
+}
+
 // echo is the echo test: two calls on loopback, the talker sending the
 // input, the listener playing it.
 type echo struct {
@@ -135,7 +152,7 @@ func newEcho(ctx context.Context, cfg config, log io.Writer, onLevels func(voice
 	}
 	e.send, err = voice.Open(voice.Config{In: cfg.in, Out: none, Encoder: cfg.encoder, OnLevels: levels})
 	if errors.Is(err, audio.ErrNoDevice) {
-		return nil, errors.New("no microphone found: the echo test needs one, or --audio-in FILE.wav; see 'parley devices'")
+		return nil, errors.New("no microphone found: the echo test needs one, or --audio-in tone (a 440 Hz tone) or --audio-in FILE.wav; see 'parley devices'")
 	}
 	if err != nil {
 		return nil, err
@@ -154,6 +171,13 @@ func newEcho(ctx context.Context, cfg config, log io.Writer, onLevels func(voice
 		return nil, err
 	}
 	return e, nil
+}
+
+// SetMuted mutes the microphone: the talker sends silence and tells the
+// listener, whose meter for its peer then reads "muted".
+func (e *echo) SetMuted(on bool) {
+	e.send.SetMuted(on)
+	e.talker.SetMuted(on)
 }
 
 // Close stops the audio and closes both calls.

@@ -23,15 +23,16 @@ type config struct {
 	in, out           audio.Spec
 	encoder           audio.EncoderOptions
 	stats             bool
+	notify            bool
 }
 
 const usage = `parley: peer-to-peer voice and text calls in the terminal
 
 Usage:
   parley                      open the terminal UI
-  parley call [flags]         start a call: make an invite, then paste the answer
-  parley join [CODE] [flags]  join a call: paste the invite, send back the answer
-  parley echo [flags]         hear yourself through a whole call, before a real one
+  parley call [flags]         start a call: make an invite, paste the answer
+  parley join [CODE] [flags]  join a call: paste the invite, send the answer
+  parley echo [flags]         hear yourself through a whole call first
   parley devices              list microphones and speakers
   parley bench [--json]       measure latency, quality and cost (see BENCH.md)
   parley help                 show this help
@@ -39,26 +40,101 @@ Usage:
 Flags:
 `
 
+// examples end the help. The one-machine call is the README's.
+const examples = `
+Examples:
+  A call between two terminals on this machine, with no network needed:
+    parley call --loopback --stun none    in the first: it shows an invite
+    parley join --loopback --stun none    in the second: paste the invite,
+                                          then paste its answer in the first
+  A call with someone elsewhere:
+    parley call                           send the invite; paste the answer
+    parley join PLYI…                     they answer your invite
+  Hear yourself through a whole call before a real one:
+    parley echo
+    parley echo --audio-in tone           without a microphone: a 440 Hz tone
+  A call driven by a script, JSON lines on stdout:
+    parley call --headless --audio-in none --audio-out none
+
+Defaults for the flags can be kept in ~/.config/parley/config.toml.
+`
+
+// writeHelp writes the help: the commands, the flags as --name, and
+// examples.
+func writeHelp(w io.Writer) {
+	var cfg config
+	fs := newFlagSet(&cfg, io.Discard)
+	fmt.Fprint(w, usage)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, text := flag.UnquoteUsage(f)
+		left := "  --" + f.Name
+		if name != "" && name != "value" {
+			left += " " + name
+		}
+		switch f.DefValue {
+		case "", "false", "0", "0s":
+		default:
+			text += " (default " + f.DefValue + ")"
+		}
+		lines := wrapWords(text, 80-helpIndent)
+		if len(left) > helpIndent-2 {
+			fmt.Fprintln(w, left)
+			left = ""
+		}
+		for _, l := range lines {
+			fmt.Fprintf(w, "%-*s%s\n", helpIndent, left, l)
+			left = ""
+		}
+	})
+	fmt.Fprint(w, examples)
+}
+
+// helpIndent is the column where the flags' descriptions start.
+const helpIndent = 24
+
+// wrapWords breaks text into lines of at most width columns, between
+// words.
+func wrapWords(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case len([]rune(line))+1+len([]rune(word)) > width:
+			lines = append(lines, line)
+			line = word
+		default:
+			line += " " + word
+		}
+	}
+	return append(lines, line)
+}
+
 // parseArgs parses the command line over the defaults of the config file
-// (configFile may be ""). Flags may come before or after the code.
-func parseArgs(args []string, configFile string, stderr io.Writer) (cmd string, cfg config, err error) {
+// (configFile may be ""). Flags may come before or after the code. For
+// "help", -h or --help it writes the help to help and returns
+// flag.ErrHelp; other errors it returns, for the caller to print.
+func parseArgs(args []string, configFile string, help io.Writer) (cmd string, cfg config, err error) {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "", "call", "join", "echo", "devices":
 	case "help":
-		fmt.Fprint(stderr, usage)
-		newFlagSet(&cfg, stderr).PrintDefaults()
+		writeHelp(help)
 		return cmd, cfg, flag.ErrHelp
 	default:
 		return cmd, cfg, fmt.Errorf("unknown command %q", cmd)
 	}
-	fs := newFlagSet(&cfg, stderr)
+	fs := newFlagSet(&cfg, help)
 	stun := fs.Lookup("stun").Value.(*listFlag)
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				writeHelp(help)
+			}
 			return cmd, cfg, err
 		}
 		if fs.NArg() == 0 {
@@ -131,13 +207,12 @@ func parseArgs(args []string, configFile string, stderr io.Writer) (cmd string, 
 	return cmd, cfg, nil
 }
 
-func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(cfg *config, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	// Errors come back from Parse, and the caller prints them; the help
+	// is writeHelp's.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.BoolVar(&cfg.headless, "headless", false, "no UI: JSON lines on stdout, chat lines on stdin")
 	fs.BoolVar(&cfg.printCode, "print-code", false, "no effect, kept for old scripts: the UI always prints codes on the normal screen, one line each")
 	fs.BoolVar(&cfg.rtc.SDP, "sdp", false, "exchange standard session descriptions (base64 JSON) instead of compact codes")
@@ -149,10 +224,11 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.rtc.MDNS, "mdns", false, "resolve a browser's .local candidates (with --sdp)")
 	fs.StringVar(&cfg.audioIn, "audio-in", "", "what to send: a device `NAME|INDEX` (see 'parley devices'), FILE.wav, tone or none")
 	fs.StringVar(&cfg.audioOut, "audio-out", "", "where the peer's audio goes: a device `NAME|INDEX`, FILE.wav or none")
-	fs.DurationVar(&cfg.encoder.Frame, "frame", audio.DefaultFrame, "Opus frame: 10ms, 20ms or 40ms")
-	fs.IntVar(&cfg.encoder.Bitrate, "bitrate", audio.DefaultBitrate, "Opus bitrate in bits per second")
+	fs.DurationVar(&cfg.encoder.Frame, "frame", audio.DefaultFrame, "Opus frame `LENGTH`: 10ms, 20ms or 40ms")
+	fs.IntVar(&cfg.encoder.Bitrate, "bitrate", audio.DefaultBitrate, "Opus bitrate: `N` bits per second")
 	fs.BoolVar(&cfg.encoder.DTX, "dtx", false, "send almost nothing during silence (Opus DTX)")
 	fs.BoolVar(&cfg.stats, "stats", false, "with --headless: a stats line every second")
+	fs.BoolVar(&cfg.notify, "notify", true, "ring the bell (or notify the desktop) for a message that arrives while you look elsewhere; --notify=false for silence")
 	fs.StringVar(&cfg.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory)")
 	return fs
 }

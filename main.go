@@ -39,7 +39,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer stop()
 		return runBench(ctx, args[1:], stdout, stderr)
 	}
-	cmd, cfg, err := parseArgs(args, configPath(), stderr)
+	cmd, cfg, err := parseArgs(args, configPath(), stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return headless.ExitOK
 	}
@@ -69,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // runHeadless runs one call with JSON lines for a UI.
 func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, stdout, stderr io.Writer) int {
-	stderr, restore, err := quietForDevices(cfg, stderr)
+	stderr, soundLog, restore, err := quietForDevices(cfg, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "parley: %v\n", err)
 		return headless.ExitFailure
@@ -84,7 +84,10 @@ func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, s
 		defer log.Close()
 		stderr = log
 	}
-	sound, note, err := openSound(cfg, stderr, nil)
+	if soundLog == nil {
+		soundLog = stderr
+	}
+	sound, note, err := openSound(cfg, soundLog, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "parley: %v\n", err)
 		return headless.ExitFailure
@@ -111,37 +114,39 @@ func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, s
 	})
 }
 
-// quietForDevices sends C libraries' stderr chatter to the log file when a
-// sound device is used, and returns where parley's own messages go: the
-// terminal still.
-func quietForDevices(cfg config, stderr io.Writer) (io.Writer, func(), error) {
+// quietForDevices sends the sound libraries' chatter to the log file when
+// a sound device is used: what C libraries print on file descriptor 2,
+// and soundLog, for what miniaudio reports through parley. It returns
+// where parley's own messages go (the terminal still); soundLog is nil
+// when no device is used.
+func quietForDevices(cfg config, stderr io.Writer) (out, soundLog io.Writer, restore func(), err error) {
 	if !cfg.usesDevice() {
-		return stderr, func() {}, nil
+		return stderr, nil, func() {}, nil
 	}
-	orig, restore, err := quietStderr(cfg.logPath)
+	orig, log, restore, err := quietStderr(cfg.logPath)
 	if err != nil {
-		return stderr, nil, err
+		return stderr, nil, nil, err
 	}
 	if stderr == os.Stderr {
 		stderr = orig
 	}
-	return stderr, restore, nil
+	return stderr, log, restore, nil
 }
 
 // quietStderr points file descriptor 2 at the log file, so that what the
 // sound libraries print stays off the terminal. orig is the real stderr.
-func quietStderr(path string) (orig *os.File, restore func(), err error) {
+func quietStderr(path string) (orig *os.File, log io.Writer, restore func(), err error) {
 	if path == "" {
 		if path, err = logfile.DefaultPath(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	log, err := logfile.Open(path)
+	f, err := logfile.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	orig, undo := redirectStderr(log)
-	return orig, func() { undo(); log.Close() }, nil
+	orig, undo := redirectStderr(f)
+	return orig, f, func() { undo(); f.Close() }, nil
 }
 
 // runTUI runs the terminal UI with diagnostics, C libraries' included, in
@@ -177,22 +182,20 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 				c.Close()
 				return nil, err
 			}
+			t.noMic = t.sound != nil && t.sound.Silent()
 			t.start()
 			return t, nil
 		},
 		NewEcho: func() (tui.Call, error) {
-			t := newTUICall(nil)
-			e, err := newEcho(context.Background(), cfg, log, t.onLevels)
+			t, err := newTUIEcho(cfg, log)
 			if err != nil {
 				return nil, err
 			}
-			t.Call, t.sound, t.done = e.listener, e.recv, e.Close
-			t.first = []tui.Event{tui.StateEvent{State: tui.StateConnected, Route: string(e.route)}}
-			t.start()
 			return t, nil
 		},
 		Start:    start,
 		JoinCode: cfg.code,
+		Notify:   cfg.notify,
 	})
 	if err != nil {
 		fmt.Fprintf(orig, "parley: %v\n", err)

@@ -12,6 +12,8 @@ type tuiCall struct {
 	*rtc.Call
 	sound  *voice.Session // nil: text only
 	note   string         // why there is no audio, if there is none
+	noMic  bool           // audio, but silence for a microphone: nothing to mute
+	mute   func(on bool)  // mutes the microphone, where it is not sound's (the echo test)
 	first  []tui.Event    // events to give before the call's own
 	done   func()         // also run by Close, if set
 	events chan tui.Event
@@ -38,7 +40,7 @@ func (t *tuiCall) onLevels(l voice.Levels) {
 // guarantees. It starts the audio once the call connects.
 func (t *tuiCall) convert() {
 	defer close(t.events)
-	t.events <- tui.AudioEvent{Available: t.sound != nil, Note: t.note}
+	t.events <- tui.AudioEvent{Available: t.sound != nil, Note: t.note, NoMic: t.noMic}
 	for _, e := range t.first {
 		t.events <- e
 	}
@@ -68,7 +70,10 @@ func (t *tuiCall) Events() <-chan tui.Event { return t.events }
 // SetMuted mutes the microphone and tells the peer; without audio there
 // is nothing to mute.
 func (t *tuiCall) SetMuted(on bool) {
-	if t.sound != nil {
+	switch {
+	case t.mute != nil:
+		t.mute(on)
+	case t.sound != nil:
 		t.sound.SetMuted(on)
 		t.Call.SetMuted(on)
 	}

@@ -1,8 +1,11 @@
 package audio
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,31 +94,90 @@ type DeviceList struct {
 	Playback []DeviceInfo
 }
 
-// Devices lists the capture and playback devices, for `parley devices`.
-// With no sound system at all it returns an error matching ErrNoDevice.
-// Probing may print to file descriptor 2; see RedirectStderr.
+// Devices lists the capture and playback devices, for `parley devices`:
+// real microphones and speakers only, not the ALSA plugins that miniaudio
+// lists beside them (see realDevices). Each keeps its Index in the sound
+// system's full list, which --audio-in and --audio-out take. With no
+// sound system at all it returns an error matching ErrNoDevice; with one
+// that has no devices, empty lists. Probing may print to file descriptor
+// 2; see RedirectStderr.
 func Devices(b Backend) (DeviceList, error) {
-	ctx, err := initContext(b.malgo(), discardf)
-	if err != nil {
-		return DeviceList{}, &wrapped{fmt.Sprintf("no sound system: %v", err), ErrNoDevice}
-	}
-	defer freeContext(ctx)
-	var l DeviceList
-	for _, kind := range []malgo.DeviceType{malgo.Capture, malgo.Playback} {
-		infos, err := ctx.Devices(kind)
-		if err != nil {
-			return l, fmt.Errorf("list %s devices: %w", kindWord(kind), err)
+	// The sound systems are tried one at a time, as miniaudio would, to
+	// know which one answered.
+	err := errors.New("none to try")
+	for _, backend := range b.malgo() {
+		var ctx *malgo.AllocatedContext
+		if ctx, err = initContext([]malgo.Backend{backend}, discardf); err != nil {
+			continue
 		}
-		for i := range infos {
-			d := DeviceInfo{Index: i, Name: infos[i].Name(), Default: infos[i].IsDefault != 0}
-			if kind == malgo.Capture {
-				l.Capture = append(l.Capture, d)
-			} else {
-				l.Playback = append(l.Playback, d)
+		defer freeContext(ctx)
+		var l DeviceList
+		for _, kind := range []malgo.DeviceType{malgo.Capture, malgo.Playback} {
+			infos, err := ctx.Devices(kind)
+			if err != nil {
+				return l, fmt.Errorf("list %s devices: %w", kindWord(kind), err)
+			}
+			ids := make([]string, len(infos))
+			for i := range infos {
+				ids[i] = idString(infos[i].ID)
+			}
+			for _, i := range realDevices(backend, ids) {
+				d := DeviceInfo{Index: i, Name: infos[i].Name(), Default: infos[i].IsDefault != 0}
+				if kind == malgo.Capture {
+					l.Capture = append(l.Capture, d)
+				} else {
+					l.Playback = append(l.Playback, d)
+				}
 			}
 		}
+		return l, nil
 	}
-	return l, nil
+	return DeviceList{}, &wrapped{fmt.Sprintf("no sound system: %v", err), ErrNoDevice}
+}
+
+// idString is a device ID as the sound systems that name their devices
+// with a string (ALSA, PulseAudio, JACK, …) give it.
+func idString(id malgo.DeviceID) string {
+	b := id[:]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// realDevices returns the indexes of the devices, given by their IDs as
+// backend lists them, that are microphones and speakers. ALSA lists, with
+// the cards, every PCM plugin its configuration names: "null" ("Discard
+// all samples"), the rate converters, "jack", "oss", "pulse" (useless
+// when miniaudio fell back to ALSA because PulseAudio did not answer),
+// "speex", "upmix", "vdownmix", and so on. Of ALSA's devices it keeps the
+// cards' (miniaudio's ":CARD,DEV", "hw:…", "plughw:…", or a name with
+// CARD=), and "default" and "sysdefault" when there is a card for them to
+// mean. Other sound systems list their devices only.
+func realDevices(backend malgo.Backend, ids []string) []int {
+	var keep []int
+	if backend != malgo.BackendAlsa {
+		for i := range ids {
+			keep = append(keep, i)
+		}
+		return keep
+	}
+	var defaults []int
+	for i, id := range ids {
+		switch {
+		case strings.HasPrefix(id, ":"), strings.HasPrefix(id, "hw:"), strings.HasPrefix(id, "plughw:"),
+			strings.Contains(id, "CARD="):
+			keep = append(keep, i)
+		case id == "default" || id == "sysdefault":
+			defaults = append(defaults, i)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	keep = append(keep, defaults...)
+	slices.Sort(keep)
+	return keep
 }
 
 func initContext(backends []malgo.Backend, logf Logf) (*malgo.AllocatedContext, error) {

@@ -8,7 +8,7 @@
 //	{"type":"answer","code":"PLYA…"}          callee, first line
 //	{"type":"state","state":"connected","route":"host"}
 //	{"type":"chat","from":"peer","text":"…"}
-//	{"type":"verify","words":"sabi rufo rika nomo"}   the safety words
+//	{"type":"verify","words":"tycoon puberty beaming Babylon briefcase"}   the safety words
 //	{"type":"stats","route":"host","rtt_ms":0.4,…}   with Options.Stats
 //	{"type":"error","message":"…"}
 //	{"type":"undelivered","message":"2 of your messages were not delivered","ids":[4,5]}

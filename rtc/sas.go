@@ -3,7 +3,6 @@ package rtc
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -16,29 +15,18 @@ import (
 // as it sees them on the live connection — its own, and the one the peer
 // presented in the handshake — orders them bytewise, hashes
 // "parley safety words\x00" || lower || higher with SHA-256, and reads the
-// first 40 bits as four 10-bit words. A man in the middle who swapped the
+// first five bytes (40 bits) as five words of the PGP word list
+// (pgpwords.go): the first, third and fifth from the even list, the
+// second and fourth from the odd one. A man in the middle who swapped the
 // codes holds two DTLS sessions with two certificates of his own, so the
 // two sides hash different pairs and see different words; to make them
 // match he would have to find certificates colliding in 40 bits while the
 // call is being set up.
 
-// wordConsonants and wordVowels build the 1024 words: consonant, vowel,
-// consonant, vowel ("bado", "kimu"). The letters are chosen to be told
-// apart when spoken.
-const (
-	wordConsonants = "bdfkmnrs"
-	wordVowels     = "aiou"
-)
+// safetyWordCount is how many words the safety words are: 40 bits.
+const safetyWordCount = 5
 
-// safetyWord returns the word for a 10-bit number.
-func safetyWord(n uint16) string {
-	c, v := wordConsonants, wordVowels
-	return string([]byte{
-		c[n>>7&7], v[n>>5&3], c[n>>2&7], v[n&3],
-	})
-}
-
-// SafetyWords derives the four words from two certificate fingerprints.
+// SafetyWords derives the five words from two certificate fingerprints.
 func SafetyWords(a, b [sha256.Size]byte) string {
 	lo, hi := a, b
 	if bytes.Compare(lo[:], hi[:]) > 0 {
@@ -49,10 +37,13 @@ func SafetyWords(a, b [sha256.Size]byte) string {
 	h.Write(lo[:])
 	h.Write(hi[:])
 	sum := h.Sum(nil)
-	bits := binary.BigEndian.Uint64(sum[:8]) >> 24 // the first 40 bits
-	words := make([]string, 4)
-	for i := range words {
-		words[i] = safetyWord(uint16(bits >> (30 - 10*i) & 0x3ff))
+	words := make([]string, safetyWordCount)
+	for i, b := range sum[:safetyWordCount] {
+		if i%2 == 0 {
+			words[i] = pgpEven[b]
+		} else {
+			words[i] = pgpOdd[b]
+		}
 	}
 	return strings.Join(words, " ")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -13,15 +14,73 @@ func TestSafetyWordsShape(t *testing.T) {
 	if w != SafetyWords(b, a) {
 		t.Errorf("SafetyWords depends on the order of its arguments")
 	}
-	if !regexp.MustCompile(`^([bdfkmnrs][aiou][bdfkmnrs][aiou] ){3}[bdfkmnrs][aiou][bdfkmnrs][aiou]$`).MatchString(w) {
-		t.Errorf("SafetyWords = %q; want four words", w)
+	even, odd := wordIndex(pgpEven), wordIndex(pgpOdd)
+	words := strings.Fields(w)
+	if len(words) != 5 {
+		t.Fatalf("SafetyWords = %q; want five words", w)
 	}
-	seen := map[string]bool{}
-	for n := uint16(0); n < 1024; n++ {
-		seen[safetyWord(n)] = true
+	for i, word := range words {
+		list, name := even, "even"
+		if i%2 == 1 {
+			list, name = odd, "odd"
+		}
+		if _, ok := list[word]; !ok {
+			t.Errorf("SafetyWords = %q: word %d, %q, is not in the %s list", w, i+1, word, name)
+		}
 	}
-	if len(seen) != 1024 {
-		t.Errorf("%d distinct words; want 1024", len(seen))
+	// Known answer: the words of the hash's first five bytes, even and odd
+	// in turn. Both sides, and every parley that reads the words this way,
+	// must agree on them.
+	if want := "tycoon puberty beaming Babylon briefcase"; w != want {
+		t.Errorf("SafetyWords(sha256(a), sha256(b)) = %q; want %q", w, want)
+	}
+}
+
+// wordIndex maps each word of a list to its byte.
+func wordIndex(list [256]string) map[string]int {
+	m := make(map[string]int, len(list))
+	for i, w := range list {
+		m[w] = i
+	}
+	return m
+}
+
+// TestPGPWords checks the word lists as typed: 256 different words in
+// each, no word in both, letters only, and the published words at a few
+// places.
+func TestPGPWords(t *testing.T) {
+	even, odd := wordIndex(pgpEven), wordIndex(pgpOdd)
+	if len(even) != 256 || len(odd) != 256 {
+		t.Errorf("%d different even words and %d odd; want 256 each", len(even), len(odd))
+	}
+	for w := range even {
+		if _, ok := odd[w]; ok {
+			t.Errorf("%q is in both lists", w)
+		}
+	}
+	letters := regexp.MustCompile(`^[A-Za-z]+$`)
+	for _, list := range [][256]string{pgpEven, pgpOdd} {
+		for i, w := range list {
+			if !letters.MatchString(w) {
+				t.Errorf("word %#02x is %q; want letters only", i, w)
+			}
+		}
+	}
+	for _, c := range []struct {
+		b         byte
+		even, odd string
+	}{
+		{0x00, "aardvark", "adroitness"},
+		{0x17, "banjo", "bookseller"},
+		{0x5a, "enlist", "existence"},
+		{0x80, "merit", "intention"},
+		{0xc3, "snowcap", "replica"},
+		{0xe7, "transit", "truncated"},
+		{0xff, "Zulu", "Yucatan"},
+	} {
+		if pgpEven[c.b] != c.even || pgpOdd[c.b] != c.odd {
+			t.Errorf("byte %#02x: %q, %q; want %q, %q", c.b, pgpEven[c.b], pgpOdd[c.b], c.even, c.odd)
+		}
 	}
 }
 

@@ -181,9 +181,12 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case PeerMutedEvent:
 		s.peerMuted = msg.Muted
 	case copiedMsg:
-		if msg.err != nil {
+		switch {
+		case msg.err != nil:
 			s.setNotice("! could not copy: "+msg.err.Error(), true)
-		} else {
+		case msg.hint != "":
+			s.setNotice("! "+msg.hint, true)
+		default:
 			s.setNotice("✓ sent the last message to your clipboard (through the terminal)", false)
 		}
 	case tea.KeyMsg:
@@ -293,7 +296,11 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 		s.send(now)
 	case matches(k, keys.Mute):
 		if !s.canMute() {
-			s.setNotice("no audio in this call: nothing to mute", false)
+			what := "audio"
+			if s.audio != nil && s.audio.Available {
+				what = "microphone"
+			}
+			s.setNotice("no "+what+" in this call: nothing to mute", false)
 			break
 		}
 		s.muted = !s.muted
@@ -486,6 +493,8 @@ func (s *callScreen) headerView() string {
 	case s.ended:
 	case s.audio != nil && !s.audio.Available:
 		mic = "text only"
+	case s.audio != nil && s.audio.NoMic:
+		mic = "no mic"
 	case s.muter == nil:
 		mic = "mic —"
 	case s.muted:
@@ -498,6 +507,13 @@ func (s *callScreen) headerView() string {
 
 func (s *callScreen) statsView() string {
 	st := &s.sh.styles
+	if s.textOnly() {
+		// No audio: loss, the jitter buffer and the bitrate say nothing.
+		if s.stats == nil {
+			return st.Dim.Render("RTT —")
+		}
+		return "RTT " + fmtMillis(s.stats.RTT)
+	}
 	if s.stats == nil {
 		return st.Dim.Render("RTT — · loss — · buffer — · bitrate —")
 	}
@@ -514,7 +530,7 @@ func (s *callScreen) statsView() string {
 
 func (s *callScreen) metersView() string {
 	st := &s.sh.styles
-	if s.audio != nil && !s.audio.Available {
+	if s.textOnly() {
 		note := s.audio.Note
 		if note == "" {
 			note = "no audio — text only"
@@ -533,7 +549,11 @@ func (s *callScreen) metersView() string {
 		}
 		return ""
 	}
-	return s.meter("mic", micRMS, micPeak, have, note(s.muted), half) + "   " + s.meter("peer", peerRMS, peerPeak, have, note(s.peerMuted), half)
+	micNote := note(s.muted)
+	if s.audio != nil && s.audio.NoMic {
+		micNote = "no mic"
+	}
+	return s.meter("mic", micRMS, micPeak, have, micNote, half) + "   " + s.meter("peer", peerRMS, peerPeak, have, note(s.peerMuted), half)
 }
 
 // meterFloor is the quietest level a meter shows, in dBFS.
@@ -576,21 +596,33 @@ func (s *callScreen) meter(label string, rms, peak float64, have bool, note stri
 	return fmt.Sprintf("%-4s ", label) + st.Meter.Render(on.String()) + st.MeterOff.Render(off.String()) + " " + val
 }
 
+// wordsView shows the safety words whole (five words of the PGP list
+// take up to 53 columns) and as much of the hint after them as fits.
 func (s *callScreen) wordsView() string {
 	st := &s.sh.styles
+	label := "safety words: "
 	if s.words == "" {
-		return "safety words: " + st.Dim.Render("—")
+		return label + st.Dim.Render("—")
 	}
-	line := "safety words: " + st.Heading.Render(s.words)
-	switch {
+	if lipgloss.Width(label+s.words) > s.width {
+		label = "words: "
+	}
+	line := label + st.Heading.Render(s.words)
+	var hints []string
+	switch key := s.sh.keys.Verify.Help().Key; {
 	case s.verified:
-		line += " " + st.Success.Render("✓ you said they match")
+		hints = []string{" " + st.Success.Render("✓ you said they match"), " " + st.Success.Render("✓")}
 	case s.ended:
 		// Too late to compare them.
 	case s.verifier != nil:
-		line += st.Dim.Render(" — compare aloud; " + s.sh.keys.Verify.Help().Key + ": they match")
+		hints = []string{st.Dim.Render(" — compare aloud; " + key + ": they match"), st.Dim.Render(" — " + key + ": they match")}
 	default:
-		line += st.Dim.Render(" — compare them aloud with your peer")
+		hints = []string{st.Dim.Render(" — compare them aloud with your peer"), st.Dim.Render(" — compare them aloud")}
+	}
+	for _, h := range hints {
+		if lipgloss.Width(line+h) <= s.width {
+			return line + h
+		}
 	}
 	return line
 }
@@ -651,10 +683,13 @@ func (s *callScreen) renderChat() string {
 }
 
 // canMute reports whether the call has a microphone to mute: a Muter,
-// and audio that is not text only.
+// and audio that is not text only, with a microphone.
 func (s *callScreen) canMute() bool {
-	return s.muter != nil && (s.audio == nil || s.audio.Available)
+	return s.muter != nil && (s.audio == nil || s.audio.Available && !s.audio.NoMic)
 }
+
+// textOnly reports whether the call is known to have no audio.
+func (s *callScreen) textOnly() bool { return s.audio != nil && !s.audio.Available }
 
 // ShortHelp lists the call's main keys for the footer.
 func (s *callScreen) ShortHelp() []key.Binding {

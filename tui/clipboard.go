@@ -1,12 +1,15 @@
 package tui
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -16,12 +19,18 @@ import (
 type clipboard struct {
 	w    io.Writer // the terminal, shared with the renderer through a syncWriter
 	tmux bool      // wrap the sequence in tmux's passthrough
+	// tmuxOption reads one of tmux's global options, as "tmux show -gv
+	// NAME" prints it; nil when not in tmux, or not to be asked.
+	tmuxOption func(name string) (string, error)
 }
 
 // copiedMsg reports that a copy was attempted.
 type copiedMsg struct {
 	what string // "invite", "answer", "message"
 	err  error
+	// hint, when set, says that the copy will not reach the clipboard
+	// and how to let it through: tmux's settings drop it.
+	hint string
 }
 
 var errNoTerminal = errors.New("no terminal to copy through")
@@ -33,7 +42,47 @@ func (c clipboard) copyCmd(what, text string) tea.Cmd {
 			return copiedMsg{what: what, err: errNoTerminal}
 		}
 		_, err := io.WriteString(c.w, osc52(text, c.tmux))
-		return copiedMsg{what: what, err: err}
+		return copiedMsg{what: what, err: err, hint: c.tmuxHint()}
+	}
+}
+
+// tmuxHint says how to turn on what a copy needs inside tmux, when
+// neither of the two ways osc52 takes through tmux is open: tmux passes an
+// application's OSC 52 on to the outer terminal only with set-clipboard
+// on (its default, external, lets only tmux's own copy mode set the
+// clipboard), and the wrapped sequence only with allow-passthrough on. It
+// says nothing when tmux cannot be asked.
+func (c clipboard) tmuxHint() string {
+	if !c.tmux || c.tmuxOption == nil {
+		return ""
+	}
+	clip, err := c.tmuxOption("set-clipboard")
+	if err != nil || clip == "on" {
+		return ""
+	}
+	if pass, err := c.tmuxOption("allow-passthrough"); err == nil && (pass == "on" || pass == "all") {
+		return ""
+	}
+	return `tmux drops the copy: run "tmux set -g set-clipboard on", then copy again`
+}
+
+// newClipboard copies through the terminal w; tmuxEnv is $TMUX.
+func newClipboard(w io.Writer, tmuxEnv string) clipboard {
+	if tmuxEnv == "" {
+		return clipboard{w: w}
+	}
+	return clipboard{w: w, tmux: true, tmuxOption: tmuxShow(tmuxEnv)}
+}
+
+// tmuxShow returns a tmuxOption that asks the tmux server named in $TMUX
+// ("socket,pid,session"), quietly and within a second.
+func tmuxShow(tmuxEnv string) func(name string) (string, error) {
+	socket, _, _ := strings.Cut(tmuxEnv, ",")
+	return func(name string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "tmux", "-S", socket, "show-options", "-gv", name).Output()
+		return strings.TrimSpace(string(out)), err
 	}
 }
 

@@ -45,9 +45,12 @@ func (c *codeView) copy() tea.Cmd {
 // Update takes the result of a copy.
 func (c *codeView) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(copiedMsg); ok && m.what == c.what {
-		if m.err != nil {
+		switch {
+		case m.err != nil:
 			c.status, c.failed = "! could not copy: "+m.err.Error()+" — select the code with the mouse instead", true
-		} else {
+		case m.hint != "":
+			c.status, c.failed = "! "+m.hint+"; or select the code with the mouse", true
+		default:
 			c.status, c.failed = "✓ sent to your clipboard (through the terminal); if pasting gives nothing, select the code with the mouse", false
 		}
 	}

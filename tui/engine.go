@@ -129,10 +129,13 @@ type VerifyEvent struct{ Words string }
 type PeerMutedEvent struct{ Muted bool }
 
 // AudioEvent says whether audio is available; Note says why not, in plain
-// words (for example "no microphone or speaker found — text only").
+// words (for example "no microphone or speaker found — text only"). NoMic
+// says that there is audio but no microphone (--audio-in none, or none
+// found): the peer is heard, and there is nothing to mute.
 type AudioEvent struct {
 	Available bool
 	Note      string
+	NoMic     bool
 }
 
 func (StateEvent) isEvent()     {}

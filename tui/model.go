@@ -26,6 +26,10 @@ type shared struct {
 	clock  Clock
 	clip   clipboard
 	dark   bool // the terminal's background is dark (for the QR code)
+
+	// notify is for a message that arrives while the user looks
+	// elsewhere.
+	notify notifier
 }
 
 // config is what the root model is built from.
@@ -112,6 +116,9 @@ type model struct {
 	altAsks  int    // how many times it has been asked for
 	altShown bool   // and Bubble Tea has switched to it
 	printed  string // the last code printed above the UI
+
+	focus focus // the terminal's focus, as it reports it
+	echo  bool  // the call is the echo test: its messages are one's own
 }
 
 func newModel(sh *shared, cfg config) *model {
@@ -263,6 +270,12 @@ func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.quitting {
 			return m, nil
 		}
+	case tea.FocusMsg:
+		m.focus = focusIn
+		return m, nil
+	case tea.BlurMsg:
+		m.focus = focusOut
+		return m, nil
 	case tickMsg:
 		return m, m.tickCmd()
 	case interruptMsg, quitMsg:
@@ -456,13 +469,14 @@ func (m *model) echoStarted(msg echoStartedMsg) tea.Cmd {
 	}
 	m.home.notice = ""
 	listen := m.adopt(msg.call)
+	m.echo = true
 	m.show(onCall, m.talk)
 	return listen
 }
 
 // adopt makes call the current one and starts listening to its events.
 func (m *model) adopt(call Call) tea.Cmd {
-	m.call = call
+	m.call, m.echo = call, false
 	m.ended, m.closing, m.closed = false, false, false
 	m.talk = newCallScreen(m.sh, call)
 	m.talk.SetSize(m.width, m.screenHeight(onCall))
@@ -499,6 +513,13 @@ func (m *model) event(msg eventMsg) tea.Cmd {
 			m.show(onCall, m.talk)
 		case ev.State == StateConnecting && m.active == onJoin:
 			m.join.hint = ev.Detail
+		}
+	case ChatEvent:
+		m.talk.Update(ev)
+		// Ring when the terminal says it is not in focus, or has said
+		// nothing of its focus.
+		if m.focus != focusIn && !m.echo {
+			return tea.Batch(next, m.sh.notify.cmd())
 		}
 	default:
 		m.talk.Update(ev)

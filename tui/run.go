@@ -39,12 +39,17 @@ type Options struct {
 	// JoinCode is the invite given as "parley join CODE"; with ScreenJoin
 	// it is checked at once.
 	JoinCode string
+	// Notify rings the terminal's bell, or shows a desktop notification
+	// where the terminal supports one (see notifySequence), when a message
+	// arrives while the terminal is not in focus, or cannot tell.
+	Notify bool
 	// Input and Output default to the terminal.
 	Input  io.Reader
 	Output io.Writer
 	// Clock defaults to the system clock.
 	Clock Clock
-	// Getenv reads TMUX and NO_COLOR; it defaults to os.Getenv.
+	// Getenv reads TMUX, TERM, NO_COLOR and CLICOLOR_FORCE; it defaults
+	// to os.Getenv.
 	Getenv func(string) string
 }
 
@@ -74,9 +79,7 @@ func Run(opts Options) error {
 	// where the output is not a terminal.
 	r := lipgloss.NewRenderer(out)
 	withColour := getenv("NO_COLOR") == ""
-	if !withColour && termenv.NewOutput(out).ColorProfile() != termenv.Ascii {
-		r.SetColorProfile(termenv.ANSI)
-	}
+	r.SetColorProfile(colourProfile(termenv.NewOutput(out), isTerminal(out), getenv))
 	dark := r.HasDarkBackground() // asks the terminal now, before Bubble Tea reads its input
 
 	term := lockedOutput(out)
@@ -88,7 +91,8 @@ func Run(opts Options) error {
 		keys:   DefaultKeyMap(),
 		styles: DefaultStyles(r, withColour),
 		clock:  clock,
-		clip:   clipboard{w: term, tmux: getenv("TMUX") != ""},
+		clip:   newClipboard(term, getenv("TMUX")),
+		notify: newNotifier(opts.Notify, term, getenv),
 		dark:   dark,
 	}
 	m := newModel(sh, config{
@@ -99,7 +103,7 @@ func Run(opts Options) error {
 		ctx:      ctx,
 	})
 
-	popts := []tea.ProgramOption{tea.WithOutput(term), tea.WithFilter(filter)}
+	popts := []tea.ProgramOption{tea.WithOutput(term), tea.WithFilter(filter), tea.WithReportFocus()}
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}

@@ -1,8 +1,13 @@
 package tui
 
 import (
+	"io"
+	"strings"
+
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/term"
+	"github.com/muesli/termenv"
 )
 
 // Styles holds every style of the UI. Colour only ever adds to what the
@@ -30,7 +35,47 @@ type Styles struct {
 	HelpStyle help.Styles
 }
 
+// colourProfile returns the profile the UI renders with on the terminal
+// o: what termenv detects, except that
+//
+//   - TERM=screen, tmux and their kin (screen-bce, tmux-direct…), which tmux
+//     and GNU screen set by default, name no colours, and termenv takes them
+//     for terminals without colour or bold; they have 8 colours, so on a
+//     terminal they are ANSI, as are rxvt, putty, konsole and Eterm;
+//   - CLICOLOR_FORCE gives colour where termenv finds none (as termenv's
+//     EnvColorProfile does);
+//   - with NO_COLOR a terminal keeps bold, underline and reverse video: ANSI
+//     at most, the styles then having no colour.
+//
+// terminal says whether o writes to a terminal.
+func colourProfile(o *termenv.Output, terminal bool, getenv func(string) string) termenv.Profile {
+	p := o.ColorProfile()
+	if p == termenv.Ascii {
+		t := getenv("TERM")
+		for _, family := range []string{"screen", "tmux", "rxvt", "putty", "konsole", "eterm"} {
+			if terminal && strings.HasPrefix(strings.ToLower(t), family) {
+				p = termenv.ANSI
+			}
+		}
+		if f := getenv("CLICOLOR_FORCE"); f != "" && f != "0" {
+			p = termenv.ANSI
+		}
+	}
+	if getenv("NO_COLOR") != "" && p != termenv.Ascii {
+		p = termenv.ANSI
+	}
+	return p
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(f.Fd())
+}
+
 // colour is one colour for light and dark backgrounds at each colour depth.
+// The ANSI colours are of the 8 that every colour terminal has (0-7), not
+// the bright ones (8-15), which TERM=screen's terminals may lack.
 func colour(lightTrue, light256, light16, darkTrue, dark256, dark16 string) lipgloss.CompleteAdaptiveColor {
 	return lipgloss.CompleteAdaptiveColor{
 		Light: lipgloss.CompleteColor{TrueColor: lightTrue, ANSI256: light256, ANSI: light16},
@@ -43,13 +88,13 @@ func colour(lightTrue, light256, light16, darkTrue, dark256, dark16 string) lipg
 // reverse video.
 func DefaultStyles(r *lipgloss.Renderer, withColour bool) Styles {
 	var (
-		accent  lipgloss.TerminalColor = colour("#4B3FD1", "62", "4", "#A99BFF", "141", "12")
-		dim     lipgloss.TerminalColor = colour("#6C6C6C", "242", "8", "#9A9A9A", "247", "7")
-		red     lipgloss.TerminalColor = colour("#B3142B", "160", "1", "#FF7A8C", "210", "9")
-		green   lipgloss.TerminalColor = colour("#1C7530", "28", "2", "#74DB8F", "78", "10")
-		yellow  lipgloss.TerminalColor = colour("#8A5A00", "130", "3", "#F5C16C", "221", "11")
-		cyan    lipgloss.TerminalColor = colour("#005F87", "24", "6", "#7FDBFF", "117", "14")
-		peerCol lipgloss.TerminalColor = colour("#8A3B00", "130", "5", "#FFB37A", "216", "13")
+		accent  lipgloss.TerminalColor = colour("#4B3FD1", "62", "4", "#A99BFF", "141", "5")
+		dim     lipgloss.TerminalColor = colour("#6C6C6C", "242", "0", "#9A9A9A", "247", "7")
+		red     lipgloss.TerminalColor = colour("#B3142B", "160", "1", "#FF7A8C", "210", "1")
+		green   lipgloss.TerminalColor = colour("#1C7530", "28", "2", "#74DB8F", "78", "2")
+		yellow  lipgloss.TerminalColor = colour("#8A5A00", "130", "3", "#F5C16C", "221", "3")
+		cyan    lipgloss.TerminalColor = colour("#005F87", "24", "6", "#7FDBFF", "117", "6")
+		peerCol lipgloss.TerminalColor = colour("#8A3B00", "130", "5", "#FFB37A", "216", "3")
 	)
 	if !withColour {
 		accent, dim, red, green, yellow, cyan, peerCol = lipgloss.NoColor{}, lipgloss.NoColor{}, lipgloss.NoColor{},

@@ -176,6 +176,10 @@ func (s *Session) levels() {
 	}
 }
 
+// Silent reports whether the input is silence: "none", or a default
+// microphone that failed to open. There is then nothing to mute.
+func (s *Session) Silent() bool { return audio.Silent(s.io.In) }
+
 // SetMuted mutes or unmutes the microphone; timestamps keep running.
 func (s *Session) SetMuted(on bool) { s.enc.SetMuted(on) }
 
