@@ -19,13 +19,13 @@ func TestTUICopyInTmux(t *testing.T) {
 	tm.run("set-option", "-g", "allow-passthrough", "off")
 	tm.waitFor("caller", regexp.MustCompile(`PLYI[0-9A-Za-z]{60,}`))
 
-	tm.run("send-keys", "-t", "caller", "c")
+	tm.run("send-keys", "-t", "caller", "C-y") // "c" is text here: the answer box
 	tm.waitFor("caller", regexp.MustCompile(`tmux drops the copy: run "tmux set -g set-clipboard on"`))
 	if s := tm.screen("caller"); strings.Contains(s, "sent to your clipboard") {
 		t.Errorf("with set-clipboard external the screen still says the copy was sent:\n%s", s)
 	}
 
 	tm.run("set-option", "-g", "set-clipboard", "on")
-	tm.run("send-keys", "-t", "caller", "c")
+	tm.run("send-keys", "-t", "caller", "C-y") // "c" is text here: the answer box
 	tm.waitFor("caller", regexp.MustCompile(`sent to your clipboard`))
 }

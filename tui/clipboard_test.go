@@ -50,7 +50,7 @@ func TestCopyInTmuxSaysHowToTurnItOn(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	opts := map[string]string{"set-clipboard": "external", "allow-passthrough": "off"}
 	h.m.sh.clip.tmux, h.m.sh.clip.tmuxOption = true, fakeTmux(opts)
-	h.send(runes("c"))
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlY}) // "c" is text here: the answer box
 	v := unwrapped(h.view())
 	if !strings.Contains(v, `run "tmux set -g set-clipboard on"`) || strings.Contains(v, "sent to your clipboard") {
 		t.Errorf("a copy in tmux with set-clipboard external shows:\n%s", h.view())
