@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 
 	"parley/internal/rawpeer"
 )
@@ -45,27 +42,8 @@ func TestHostileChurnMemory(t *testing.T) {
 	time.Sleep(time.Second)
 	rss0 := rssMB(t, p.cmd.Process.Pid)
 	const rounds, per = 10, 500
-	for r := 0; r < rounds; r++ {
-		closed := make(chan struct{}, per)
-		dcs := make([]*webrtc.DataChannel, per)
-		for i := range dcs {
-			dc, err := raw.PC.CreateDataChannel(fmt.Sprintf("churn-%d-%d", r, i), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dc.OnClose(func() { closed <- struct{}{} })
-			dcs[i] = dc
-		}
-		for i := 0; i < per; i++ {
-			select {
-			case <-closed:
-			case <-ctx.Done():
-				t.Fatalf("round %d: %d channels still open", r, per-i)
-			}
-		}
-		for _, dc := range dcs {
-			dc.Close()
-		}
+	if err := raw.Churn(ctx, rounds, per); err != nil {
+		t.Fatal(err)
 	}
 	// Go returns freed memory to the system within minutes; the peak is
 	// what matters, and what is still held.

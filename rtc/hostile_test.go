@@ -252,27 +252,10 @@ func TestHostileChannelChurn(t *testing.T) {
 	settle()
 	g0, rss0 := runtime.NumGoroutine(), rssMB(t)
 	const rounds, per = 10, 500
-	for r := 0; r < rounds; r++ {
-		closed := make(chan struct{}, per)
-		dcs := make([]*webrtc.DataChannel, per)
-		for i := range dcs {
-			dc, err := raw.PC.CreateDataChannel(fmt.Sprintf("churn-%d-%d", r, i), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dc.OnClose(func() { closed <- struct{}{} })
-			dcs[i] = dc
-		}
-		for i := 0; i < per; i++ {
-			select {
-			case <-closed:
-			case <-time.After(20 * time.Second):
-				t.Fatalf("round %d: %d of %d channels still open after 20 s", r, per-i, per)
-			}
-		}
-		for _, dc := range dcs {
-			dc.Close()
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := raw.Churn(ctx, rounds, per); err != nil {
+		t.Fatal(err)
 	}
 	var g int
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {

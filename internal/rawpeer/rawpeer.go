@@ -297,3 +297,32 @@ func Every(ctx context.Context, d time.Duration, f func() bool) {
 		}
 	}
 }
+
+// Churn opens channels and waits for the remote to close them, per at a
+// time, rounds times, then closes its side of each: what a peer probing
+// for leaks does. It fails if the remote leaves one open until ctx ends.
+func (p *Peer) Churn(ctx context.Context, rounds, per int) error {
+	for r := 0; r < rounds; r++ {
+		closed := make(chan struct{}, per)
+		dcs := make([]*webrtc.DataChannel, per)
+		for i := range dcs {
+			dc, err := p.PC.CreateDataChannel(fmt.Sprintf("churn-%d-%d", r, i), nil)
+			if err != nil {
+				return err
+			}
+			dc.OnClose(func() { closed <- struct{}{} })
+			dcs[i] = dc
+		}
+		for i := 0; i < per; i++ {
+			select {
+			case <-closed:
+			case <-ctx.Done():
+				return fmt.Errorf("rawpeer: round %d: %d of %d channels still open: %w", r, per-i, per, ctx.Err())
+			}
+		}
+		for _, dc := range dcs {
+			dc.Close()
+		}
+	}
+	return nil
+}
