@@ -140,6 +140,9 @@ type Call struct {
 	hupTimer  *time.Timer
 	hupWatch  *time.Timer
 
+	statsMu  sync.Mutex // GetStats and Close never overlap
+	pcClosed bool
+
 	hupStart    time.Time // when the hang-up began
 	progress    time.Time // the hang-up's last delivery
 	hupPatient  bool      // HangUpWhenDelivered
@@ -545,7 +548,11 @@ func (c *Call) teardown() {
 	for _, t := range []*time.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer} {
 		stopTimer(t)
 	}
-	if err := c.pc.Close(); err != nil {
+	c.statsMu.Lock()
+	c.pcClosed = true
+	err := c.pc.Close()
+	c.statsMu.Unlock()
+	if err != nil {
 		c.logf("close: %v", err)
 	}
 	c.readers.Wait()

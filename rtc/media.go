@@ -124,6 +124,15 @@ type MediaStats struct {
 // Stats returns the current transport counters.
 func (c *Call) Stats() MediaStats {
 	var m MediaStats
+	// pion's GetStats races its Close (statsGetter, unlocked): the call's
+	// own Close never overlaps it, and the one pion starts itself on the
+	// peer's close_notify has marked the signalling state closed before
+	// it gets there. (Only a read in the instant between stays open.)
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
+	if c.pcClosed || c.pc.SignalingState() == webrtc.SignalingStateClosed {
+		return m
+	}
 	for _, s := range c.pc.GetStats() {
 		switch s := s.(type) {
 		case webrtc.ICECandidatePairStats:
