@@ -47,11 +47,10 @@ const (
 
 // Why chat cannot be used; Send returns them, and the call says each once.
 var (
-	ErrNoChat      = errors.New("your peer's app has no chat: messages cannot be sent")
-	ErrChatTooBig  = errors.New("your peer sent a chat message over 64 kB, more than parley takes: it was dropped")
-	ErrChatStuck   = errors.New("your peer sent a chat message too large to ever arrive: chat is closed, the call goes on")
-	ErrChatClosed  = errors.New("your peer closed the chat: messages cannot be sent, the call goes on")
-	errChatNotOpen = errors.New("the chat channel is not open")
+	ErrNoChat     = errors.New("your peer's app has no chat: messages cannot be sent")
+	ErrChatTooBig = errors.New("your peer sent a chat message over 64 kB, more than parley takes: it was dropped")
+	ErrChatStuck  = errors.New("your peer sent a chat message too large to ever arrive: chat is closed, the call goes on")
+	ErrChatClosed = errors.New("your peer closed the chat: messages cannot be sent, the call goes on")
 )
 
 // onDataChannel takes the peer's chat channel, and closes every other
