@@ -33,8 +33,16 @@ var update = flag.Bool("update", false, "rewrite the seed corpus in testdata/fuz
 //	         going up by one, the timestamp by the step, a real payload
 //	         going up by one too
 //
-// A truncated operation ends the program.
+// A truncated operation ends the program, and so does the maxCalls-th
+// push or pull: a short program can ask for millions, and the fuzzer has
+// no per-input time limit. Each push and pull must return within
+// callLimit, or the run panics, so that the fuzzer saves the input.
 type program []byte
+
+const (
+	maxCalls  = 50_000
+	callLimit = 2 * time.Second
+)
 
 func (p program) push(seq uint16, ts uint32, at time.Duration, real int) program {
 	p = append(p, 0)
@@ -82,6 +90,18 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 	}
 	buf := make([]int16, 4*maxFrame)
 	var pushes uint64
+	calls := 0
+	// call runs one push or pull under the watchdog, and reports whether
+	// the program may go on.
+	call := func(f func()) bool {
+		calls++
+		w := time.AfterFunc(callLimit, func() {
+			panic(fmt.Sprintf("a push or pull ran for over %v at %v, call %d", callLimit, now.Sub(start), calls))
+		})
+		f()
+		w.Stop()
+		return calls < maxCalls
+	}
 	check := func(op byte) {
 		t.Helper()
 		if err := checkBounds(b); err != nil {
@@ -116,16 +136,21 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 					return b
 				}
 			}
-			b.Push(seq, ts, data, at)
 			pushes++
+			if !call(func() { b.Push(seq, ts, data, at) }) {
+				return b
+			}
 		case 1:
 			h := take(1)
 			if h == nil {
 				return b
 			}
 			for range int(h[0]) + 1 {
-				b.Pull(buf[:period])
+				more := call(func() { b.Pull(buf[:period]) })
 				check(op)
+				if !more {
+					return b
+				}
 				now = now.Add(10 * time.Millisecond)
 			}
 		case 2:
@@ -140,8 +165,11 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 				return b
 			}
 			n := int(binary.BigEndian.Uint16(h))%len(buf) + 1
-			b.Pull(buf[:n])
+			more := call(func() { b.Pull(buf[:n]) })
 			check(op)
+			if !more {
+				return b
+			}
 			now = now.Add(duration(int64(n)))
 		case 4:
 			h := take(13)
@@ -161,8 +189,10 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 				if sel < 128 {
 					d = real[(int(sel)+i)%len(real)]
 				}
-				b.Push(seq+uint16(i), ts+uint32(i)*step, d, now)
 				pushes++
+				if !call(func() { b.Push(seq+uint16(i), ts+uint32(i)*step, d, now) }) {
+					return b
+				}
 			}
 		}
 		check(op)

@@ -199,6 +199,11 @@ type Buffer struct {
 	pcmStore       []int16
 	scratch        [2 * maxFrame]int16
 	rs             []time.Duration
+	// The smallest r and the spread to its 95th percentile, worked out
+	// from arrivals; stale once arrivals change. Sorting them once per
+	// change, not once per frame played, keeps a flood cheap.
+	spreadOK  bool
+	minR, p95 time.Duration
 
 	stats Stats
 }
@@ -273,6 +278,7 @@ func (b *Buffer) Push(seq uint16, ts uint32, payload []byte, at time.Time) {
 		b.next = ext // reordered before the start: begin with the earliest
 	}
 	b.arrivals = append(b.arrivals, arrival{at, eseq, at.Sub(b.base) - duration(ext)})
+	b.spreadOK = false
 	b.trim(at)
 
 	if slices.Contains(b.played[:min(b.nplayed, len(b.played))], played{eseq, ext}) {
@@ -343,6 +349,7 @@ func (b *Buffer) restart() {
 	b.pkts = b.pkts[:0]
 	b.aside = b.aside[:0]
 	b.arrivals = b.arrivals[:0]
+	b.spreadOK = false
 	b.losses = b.losses[:0]
 	b.begun, b.playing = false, false
 	b.nplayed, b.lateN = 0, 0
@@ -403,6 +410,7 @@ func (b *Buffer) realign(x int64) {
 			b.arrivals[i].r += d
 		}
 	}
+	b.spreadOK = false
 	b.stats.Realigned++
 	for _, p := range b.aside {
 		if p.seq > b.seq && p.ts >= b.next {
@@ -444,7 +452,10 @@ func (b *Buffer) trim(now time.Time) {
 	for drop < len(b.arrivals)-minKeep && now.Sub(b.arrivals[drop].at) > b.window || len(b.arrivals)-drop > maxArrivals {
 		drop++
 	}
-	b.arrivals = slices.Delete(b.arrivals, 0, drop)
+	if drop > 0 {
+		b.arrivals = slices.Delete(b.arrivals, 0, drop)
+		b.spreadOK = false
+	}
 	drop = 0
 	for drop < len(b.losses) && now.Sub(b.losses[drop]) > b.window {
 		drop++
@@ -457,19 +468,22 @@ func (b *Buffer) target() (target, minR time.Duration) {
 	if len(b.arrivals) == 0 {
 		return duration(int64(b.frame)), 0
 	}
-	rs := b.rs[:0]
-	for _, a := range b.arrivals {
-		rs = append(rs, a.r)
+	if !b.spreadOK {
+		rs := b.rs[:0]
+		for _, a := range b.arrivals {
+			rs = append(rs, a.r)
+		}
+		b.rs = rs
+		slices.Sort(rs)
+		b.minR, b.p95 = rs[0], rs[(len(rs)*95+99)/100-1]-rs[0]
+		b.spreadOK = true
 	}
-	b.rs = rs
-	slices.Sort(rs)
-	minR = rs[0]
+	minR = b.minR
 	if b.cfg.Fixed > 0 {
 		return b.cfg.Fixed, minR
 	}
-	p95 := rs[(len(rs)*95+99)/100-1] - minR
 	frame := duration(int64(b.frame))
-	target = p95
+	target = b.p95
 	if len(b.losses) >= 2 {
 		target += frame
 	}
