@@ -46,9 +46,8 @@ import (
 	"sync"
 	"time"
 
+	"parley/internal/event"
 	"parley/internal/safetext"
-	"parley/rtc"
-	"parley/voice"
 )
 
 // Exit statuses.
@@ -72,15 +71,30 @@ type Options struct {
 	Role Role
 	// Code is the invite, for a callee given it as an argument.
 	Code string
-	// NewCall makes the call.
-	NewCall func() (*rtc.Call, error)
-	// Audio, if set, starts when the call first connects; nil is a
-	// text-only call.
-	Audio *voice.Session
+	// NewCall makes the call, with its sound (a *session.Session).
+	NewCall func() (Call, error)
 	// Stats prints a stats line every second while connected.
 	Stats bool
 	In    io.Reader
 	Out   io.Writer
+}
+
+// Call is what headless mode needs of a call and its sound; a
+// *session.Session is one.
+type Call interface {
+	Invite(ctx context.Context) (string, error)
+	Accept(answer string) error
+	Join(ctx context.Context, invite string) (string, error)
+	Send(text string) (uint64, error)
+	Verify()
+	// SetMuted mutes the microphone and tells the peer.
+	SetMuted(on bool)
+	// HasSound reports whether there is a microphone or speaker to mute.
+	HasSound() bool
+	HangUp()
+	HangUpWhenDelivered()
+	Close() error
+	Events() <-chan event.Event
 }
 
 // Run runs one call and returns the process's exit status. It returns when
@@ -132,8 +146,8 @@ func Run(ctx context.Context, o Options) int {
 
 // converse relays events to the output and input lines to the call until
 // the call ends.
-func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *writer, o Options) int {
-	var route rtc.Route
+func converse(ctx context.Context, call Call, lines *lineReader, out *writer, o Options) int {
+	var route event.Route
 	input := lines.c
 	done := ctx.Done()
 	for {
@@ -147,7 +161,7 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 				call.HangUpWhenDelivered()
 				continue
 			}
-			if err := command(call, o.Audio, out, l); err != nil {
+			if err := command(call, out, l); err != nil {
 				out.write(errorMsg{Type: "error", Message: err.Error()})
 			}
 		case e, ok := <-call.Events():
@@ -155,7 +169,7 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 				out.write(byeMsg{Type: "bye", Reason: "closed"})
 				return ExitFailure
 			}
-			if bye, ok := e.(rtc.ByeEvent); ok {
+			if bye, ok := e.(event.ByeEvent); ok {
 				if n := len(bye.Undelivered); n > 0 {
 					out.write(undeliveredMsg{Type: "undelivered", Message: undelivered(n), IDs: bye.Undelivered})
 				}
@@ -166,21 +180,16 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 				return ExitOK
 			}
 			switch e := e.(type) {
-			case rtc.StateEvent:
-				if e.State == rtc.StateConnected {
+			case event.StateEvent:
+				if e.State == event.StateConnected {
 					route = e.Route
-					if o.Audio != nil {
-						if err := o.Audio.Start(call); err != nil {
-							out.write(errorMsg{Type: "error", Message: "audio: " + err.Error() + "; the call goes on as text only"})
-						}
-					}
 				}
-			case rtc.StatsEvent:
+			case event.StatsEvent:
 				if !o.Stats {
 					continue
 				}
 			}
-			if l := Line(e, route, o.Audio); l != nil {
+			if l := Line(e, route); l != nil {
 				out.write(l)
 			}
 		}
@@ -191,7 +200,7 @@ func converse(ctx context.Context, call *rtc.Call, lines *lineReader, out *write
 var errUnknownCommand = errors.New("unknown command; commands: /quit, /verify, /mute, /unmute (start a line with // to send a leading slash)")
 
 // command carries out one input line: a command, or a chat message.
-func command(call *rtc.Call, a *voice.Session, out *writer, line string) error {
+func command(call Call, out *writer, line string) error {
 	switch {
 	case strings.TrimSpace(line) == "":
 		return nil
@@ -206,11 +215,10 @@ func command(call *rtc.Call, a *voice.Session, out *writer, line string) error {
 			call.Verify()
 			return nil
 		case "/mute", "/unmute":
-			if a == nil {
+			if !call.HasSound() {
 				return errors.New("no audio in this call: nothing to mute")
 			}
 			on := strings.TrimSpace(line) == "/mute"
-			a.SetMuted(on)
 			call.SetMuted(on)
 			out.write(muteMsg{Type: "mute", Muted: on})
 			return nil
@@ -275,18 +283,17 @@ type statsMsg struct {
 	Complexity   *int     `json:"opus_complexity,omitempty"`
 }
 
-func newStatsMsg(e rtc.StatsEvent, route rtc.Route, a *voice.Session) statsMsg {
+func newStatsMsg(e event.StatsEvent, route event.Route) statsMsg {
 	m := statsMsg{
 		Type: "stats", Route: string(route),
 		RTT: ms(e.RTT), LossIn: round3(e.LossIn), LossOut: round3(e.LossOut), Jitter: ms(e.Jitter),
 		BitrateIn: e.BitrateIn, BitrateOut: e.BitrateOut,
 	}
-	if a != nil {
-		s := a.Stats()
+	if s := e.Sound; s != nil {
 		m.JitterTarget, m.JitterDelay = ptr(ms(s.Target)), ptr(ms(s.Delay))
 		m.Frames, m.Concealed, m.FEC, m.Late = ptr(s.Frames), ptr(s.Concealed), ptr(s.FEC), ptr(s.Late)
-		m.MicPeak, m.MicRMS = ptr(round1(s.Mic.Peak)), ptr(round1(s.Mic.RMS))
-		m.PeerPeak, m.PeerRMS = ptr(round1(s.Peer.Peak)), ptr(round1(s.Peer.RMS))
+		m.MicPeak, m.MicRMS = ptr(round1(s.MicPeak)), ptr(round1(s.MicRMS))
+		m.PeerPeak, m.PeerRMS = ptr(round1(s.PeerPeak)), ptr(round1(s.PeerRMS))
 		m.Complexity = ptr(s.Complexity)
 	}
 	return m
@@ -407,22 +414,22 @@ func (w *writer) fail(err error) int {
 }
 
 // Line returns the JSON object that reports e, or nil for an event that
-// has no line. route is the call's route, for stats; a its audio, or nil.
-func Line(e rtc.Event, route rtc.Route, a *voice.Session) any {
+// has no line. route is the call's route, for stats.
+func Line(e event.Event, route event.Route) any {
 	switch e := e.(type) {
-	case rtc.StateEvent:
+	case event.StateEvent:
 		return stateMsg{Type: "state", State: string(e.State), Route: string(e.Route), Detail: e.Detail}
-	case rtc.ChatEvent:
+	case event.ChatEvent:
 		return chatMsg{Type: "chat", From: "peer", Text: safetext.Clean(e.Text)}
-	case rtc.VerifyEvent:
+	case event.VerifyEvent:
 		return verifyMsg{Type: "verify", Words: e.Words, Verified: e.Verified}
-	case rtc.PeerMutedEvent:
+	case event.PeerMutedEvent:
 		return muteMsg{Type: "peer_mute", Muted: e.Muted}
-	case rtc.ErrorEvent:
+	case event.ErrorEvent:
 		return errorMsg{Type: "error", Message: e.Err.Error()}
-	case rtc.StatsEvent:
-		return newStatsMsg(e, route, a)
-	case rtc.ByeEvent:
+	case event.StatsEvent:
+		return newStatsMsg(e, route)
+	case event.ByeEvent:
 		return byeMsg{Type: "bye", Reason: e.Reason}
 	}
 	return nil

@@ -158,19 +158,6 @@ func (c *Call) Stats() MediaStats {
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// StatsEvent reports the transport's figures once a second while
-// connected. Loss is a fraction over the last interval (LossOut as the
-// peer reported it); bitrates count every byte on the wire, in bits per
-// second.
-type StatsEvent struct {
-	RTT                   time.Duration
-	LossIn, LossOut       float64
-	Jitter                time.Duration
-	BitrateIn, BitrateOut int
-}
-
-func (StatsEvent) isEvent() {}
-
 // statsInterval is how often a StatsEvent comes.
 const statsInterval = time.Second
 

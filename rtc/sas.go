@@ -76,15 +76,6 @@ func (c *Call) safetyWords() (string, error) {
 	return SafetyWords(local, sha256.Sum256(remote)), nil
 }
 
-// VerifyEvent carries the safety words once connected, and again with
-// Verified set once the user has said they match.
-type VerifyEvent struct {
-	Words    string
-	Verified bool
-}
-
-func (VerifyEvent) isEvent() {}
-
 // Verify records that the user compared the safety words aloud with the
 // peer and found them equal. A VerifyEvent with Verified set follows.
 func (c *Call) Verify() {

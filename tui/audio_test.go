@@ -6,6 +6,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/event"
 )
 
 // TestNoMic: with --audio-in none the peer is heard but there is no
@@ -15,8 +17,8 @@ func TestNoMic(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
 	f := h.last()
-	h.emit(AudioEvent{Available: true, NoMic: true},
-		LevelsEvent{MicPeak: -99, MicRMS: -99, PeerPeak: -20, PeerRMS: -30})
+	h.emit(event.AudioEvent{Available: true, NoMic: true},
+		event.LevelsEvent{MicPeak: -99, MicRMS: -99, PeerPeak: -20, PeerRMS: -30})
 	v := h.view()
 	header := strings.SplitN(v, "\n", 2)[0]
 	if !strings.HasSuffix(strings.TrimSpace(header), "no mic") {
@@ -38,12 +40,12 @@ func TestNoMic(t *testing.T) {
 func TestTextOnlyStats(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
-	h.emit(AudioEvent{Available: false, Note: "no microphone or speaker found — text only"})
+	h.emit(event.AudioEvent{Available: false, Note: "no microphone or speaker found — text only"})
 	stats := strings.Split(h.view(), "\n")[1]
 	if strings.TrimSpace(stats) != "RTT —" {
 		t.Errorf("text-only stats line before any stats: %q; want \"RTT —\"", stats)
 	}
-	h.emit(StatsEvent{RTT: 42 * time.Millisecond, BitrateIn: 2000, BitrateOut: 2000})
+	h.emit(event.StatsEvent{RTT: 42 * time.Millisecond, BitrateIn: 2000, BitrateOut: 2000})
 	stats = strings.Split(h.view(), "\n")[1]
 	if strings.TrimSpace(stats) != "RTT 42 ms" {
 		t.Errorf("text-only stats line %q; want \"RTT 42 ms\" and no buffer or kb/s", stats)

@@ -12,6 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"parley/internal/event"
 	"parley/internal/safetext"
 )
 
@@ -50,11 +51,13 @@ type callScreen struct {
 	muter    Muter
 	verifier Verifier
 
-	state, route, detail string
+	state                event.State
+	route                event.Route
+	detail               string
 	connectedAt, endedAt time.Time
-	stats                *StatsEvent
-	levels               *LevelsEvent
-	audio                *AudioEvent
+	stats                *event.StatsEvent
+	levels               *event.LevelsEvent
+	audio                *event.AudioEvent
 	words                string
 	verified, muted      bool
 	peerMuted            bool
@@ -70,7 +73,7 @@ type callScreen struct {
 	noticeErr bool
 	hangingUp bool
 	ended     bool
-	bye       ByeEvent
+	bye       event.ByeEvent
 
 	width, height int
 }
@@ -79,7 +82,7 @@ func newCallScreen(sh *shared, call Call) *callScreen {
 	in := newChatInput(&sh.styles, "› ", "type a message; enter sends it")
 	h := help.New()
 	h.Styles = sh.styles.HelpStyle
-	s := &callScreen{sh: sh, call: call, state: StateConnecting, input: in, help: h, vp: viewport.New(80, 10)}
+	s := &callScreen{sh: sh, call: call, state: event.StateConnecting, input: in, help: h, vp: viewport.New(80, 10)}
 	s.vp.KeyMap = viewport.KeyMap{} // scrolling is done here, never by typed letters
 	s.muter, _ = unwrap(call).(Muter)
 	s.verifier, _ = unwrap(call).(Verifier)
@@ -152,33 +155,33 @@ func (s *callScreen) setNotice(text string, isErr bool) { s.notice, s.noticeErr 
 func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	now := s.sh.clock.Now()
 	switch msg := msg.(type) {
-	case StateEvent:
+	case event.StateEvent:
 		s.onState(msg, now)
-	case ChatEvent:
+	case event.ChatEvent:
 		at := msg.At
 		if at.IsZero() {
 			at = now
 		}
 		s.addLine(chatLine{kind: linePeer, text: safetext.Clean(msg.Text), at: at})
-	case DeliveredEvent:
+	case event.DeliveredEvent:
 		for i := range s.lines {
 			if s.lines[i].kind == lineMine && s.lines[i].id == msg.ID {
 				s.lines[i].status = delivered
 			}
 		}
 		s.refresh(false)
-	case ErrorEvent:
+	case event.ErrorEvent:
 		s.setNotice("! "+oneLine(msg.Err), true)
-	case LevelsEvent:
+	case event.LevelsEvent:
 		s.levels = &msg
-	case StatsEvent:
+	case event.StatsEvent:
 		s.stats = &msg
-	case VerifyEvent:
+	case event.VerifyEvent:
 		s.words = strings.Join(strings.Fields(safetext.Clean(msg.Words)), " ")
-	case AudioEvent:
+	case event.AudioEvent:
 		msg.Note = oneLine(errString(msg.Note))
 		s.audio = &msg
-	case PeerMutedEvent:
+	case event.PeerMutedEvent:
 		s.peerMuted = msg.Muted
 	case copiedMsg:
 		switch {
@@ -205,21 +208,21 @@ type errString string
 
 func (e errString) Error() string { return string(e) }
 
-func (s *callScreen) onState(e StateEvent, now time.Time) {
+func (s *callScreen) onState(e event.StateEvent, now time.Time) {
 	prev := s.state
 	s.state, s.detail = e.State, oneLine(errString(e.Detail))
 	if e.Route != "" {
 		s.route = e.Route
 	}
 	switch {
-	case e.State == StateConnected && prev != StateConnected:
+	case e.State == event.StateConnected && prev != event.StateConnected:
 		if s.connectedAt.IsZero() {
 			s.connectedAt = now
 			s.addLine(chatLine{kind: lineCall, text: "connected, " + routeWords(s.route), at: now})
 		} else {
 			s.addLine(chatLine{kind: lineCall, text: "connection back, " + routeWords(s.route), at: now})
 		}
-	case e.State == StateDisconnected && prev != StateDisconnected:
+	case e.State == event.StateDisconnected && prev != event.StateDisconnected:
 		text := "connection interrupted; waiting for it to come back"
 		if s.detail != "" {
 			text = "connection interrupted: " + s.detail
@@ -229,7 +232,7 @@ func (s *callScreen) onState(e StateEvent, now time.Time) {
 }
 
 // end shows how the call ended.
-func (s *callScreen) end(bye ByeEvent) {
+func (s *callScreen) end(bye event.ByeEvent) {
 	if s.ended {
 		return
 	}
@@ -368,22 +371,22 @@ func (s *callScreen) pending() []uint64 {
 }
 
 // routeWords says how the call travels.
-func routeWords(route string) string {
+func routeWords(route event.Route) string {
 	switch route {
-	case RouteHost:
+	case event.RouteHost:
 		return "direct (local network)"
-	case RouteSrflx:
+	case event.RouteSrflx:
 		return "direct (through NAT)"
-	case RoutePrflx:
+	case event.RoutePrflx:
 		return "direct (an address found while connecting)"
-	case RouteRelay:
+	case event.RouteRelay:
 		return "relayed (through a TURN server)"
 	}
 	return "direct"
 }
 
 // byeReason says how a call ended, in plain words.
-func byeReason(bye ByeEvent) string {
+func byeReason(bye event.ByeEvent) string {
 	r := oneLine(errString(bye.Reason))
 	switch {
 	case r == "hung up" && bye.Err == nil:
@@ -431,7 +434,7 @@ func (s *callScreen) View() string {
 			rows = append(rows, truncate(st.Error.Render(s.notice), w))
 		case s.notice != "":
 			rows = append(rows, truncate(s.notice, w))
-		case s.detail != "" && s.state != StateConnected:
+		case s.detail != "" && s.state != event.StateConnected:
 			rows = append(rows, truncate(st.Dim.Render(s.detail), w))
 		default:
 			rows = append(rows, "")
@@ -469,13 +472,13 @@ func (s *callScreen) headerView() string {
 		state = st.Heading.Render("call ended")
 	case s.hangingUp:
 		state = st.Warn.Render("hanging up…")
-	case s.state == StateConnected:
+	case s.state == event.StateConnected:
 		state = st.Good.Render("connected") + " · " + routeWords(s.route)
-	case s.state == StateDisconnected:
+	case s.state == event.StateDisconnected:
 		state = st.Warn.Render("interrupted, reconnecting…")
-	case s.state == StateFailed:
+	case s.state == event.StateFailed:
 		state = st.Error.Render("connection failed")
-	case s.state == StateClosed:
+	case s.state == event.StateClosed:
 		state = st.Heading.Render("closed")
 	default:
 		state = st.Warn.Render("connecting…")
@@ -524,8 +527,12 @@ func (s *callScreen) statsView() string {
 	} else {
 		rates = "↓" + fmtRate(x.BitrateIn) + " ↑" + fmtRate(x.BitrateOut)
 	}
+	var buffer time.Duration
+	if x.Sound != nil {
+		buffer = x.Sound.Delay
+	}
 	return fmt.Sprintf("RTT %s · loss ↓%s ↑%s · buffer %s · %s",
-		fmtMillis(x.RTT), fmtLoss(x.LossIn), fmtLoss(x.LossOut), fmtMillis(x.JitterBuffer), rates)
+		fmtMillis(x.RTT), fmtLoss(x.LossIn), fmtLoss(x.LossOut), fmtMillis(buffer), rates)
 }
 
 func (s *callScreen) metersView() string {
@@ -632,7 +639,7 @@ func (s *callScreen) wordsView() string {
 func (s *callScreen) renderChat() string {
 	st := &s.sh.styles
 	if len(s.lines) == 0 {
-		if s.state == StateConnected {
+		if s.state == event.StateConnected {
 			return st.Dim.Render("No messages yet. Type below; enter sends.")
 		}
 		return st.Dim.Render("Messages you type are sent once the call connects.")

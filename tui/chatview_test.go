@@ -7,6 +7,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/event"
 )
 
 // TestNewMessagesBelow: while scrolled up, the rule under the chat counts
@@ -15,14 +17,14 @@ func TestNewMessagesBelow(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
 	for i := 0; i < 40; i++ {
-		h.emit(ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d", i), At: t0})
+		h.emit(event.ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d", i), At: t0})
 	}
 	if strings.Contains(h.view(), "new ↓") {
 		t.Fatal("new messages counted while following the chat")
 	}
 	h.key(tea.KeyPgUp)
-	h.emit(ChatEvent{ID: 41, Text: "late one", At: t0}, ChatEvent{ID: 42, Text: "late two", At: t0},
-		ChatEvent{ID: 43, Text: "late\nthree", At: t0})
+	h.emit(event.ChatEvent{ID: 41, Text: "late one", At: t0}, event.ChatEvent{ID: 42, Text: "late two", At: t0},
+		event.ChatEvent{ID: 43, Text: "late\nthree", At: t0})
 	v := h.view()
 	checkCallFrame(t, v, 80, 24)
 	mustContain(t, v, " 3 new ↓ ──\n› ")
@@ -35,7 +37,7 @@ func TestNewMessagesBelow(t *testing.T) {
 
 	// Sending goes to the end, and so forgets the count.
 	h.key(tea.KeyPgUp)
-	h.emit(ChatEvent{ID: 44, Text: "later", At: t0})
+	h.emit(event.ChatEvent{ID: 44, Text: "later", At: t0})
 	mustContain(t, h.view(), " 1 new ↓ ")
 	h.typeText("reply")
 	h.key(tea.KeyEnter)
@@ -66,7 +68,7 @@ func TestEscClosesHelp(t *testing.T) {
 	}
 
 	// After the call, esc closes the help before it goes home.
-	h.emit(ByeEvent{Reason: "peer hung up"})
+	h.emit(event.ByeEvent{Reason: "peer hung up"})
 	h.key(tea.KeyCtrlG)
 	h.key(tea.KeyEsc)
 	if h.m.talk.showHelp || h.m.active != onCall {
@@ -83,11 +85,11 @@ func TestEscClosesHelp(t *testing.T) {
 func TestEndClearsLiveParts(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
-	h.emit(StatsEvent{RTT: 42 * time.Millisecond, BitrateIn: 32000, BitrateOut: 31000},
-		LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30},
-		VerifyEvent{Words: "apple banana cherry"})
+	h.emit(event.StatsEvent{RTT: 42 * time.Millisecond, BitrateIn: 32000, BitrateOut: 31000},
+		event.LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30},
+		event.VerifyEvent{Words: "apple banana cherry"})
 	mustContain(t, h.view(), "RTT 42 ms", "-18 dB", "ctrl+o: they match")
-	h.emit(ByeEvent{Reason: "peer hung up"})
+	h.emit(event.ByeEvent{Reason: "peer hung up"})
 	v := h.view()
 	for _, gone := range []string{"RTT 42 ms", "-18 dB", "-30 dB", "ctrl+o"} {
 		if strings.Contains(v, gone) {
@@ -113,12 +115,12 @@ func TestHeaderFixed(t *testing.T) {
 	}
 	h.connect()
 	check("empty chat")
-	h.emit(ChatEvent{ID: 1, Text: "hi", At: t0})
+	h.emit(event.ChatEvent{ID: 1, Text: "hi", At: t0})
 	check("one message")
-	h.emit(VerifyEvent{Words: strings.Repeat("long ", 30)}, AudioEvent{Available: false, Note: strings.Repeat("a very long note ", 10)})
+	h.emit(event.VerifyEvent{Words: strings.Repeat("long ", 30)}, event.AudioEvent{Available: false, Note: strings.Repeat("a very long note ", 10)})
 	check("long header lines")
 	for i := 0; i < 30; i++ {
-		h.emit(ChatEvent{ID: uint64(i + 2), Text: strings.Repeat("x\n", i%7) + strings.Repeat("word ", i*3), At: t0})
+		h.emit(event.ChatEvent{ID: uint64(i + 2), Text: strings.Repeat("x\n", i%7) + strings.Repeat("word ", i*3), At: t0})
 		check(fmt.Sprintf("message %d", i+2))
 	}
 	h.paste(strings.Repeat("pasted line\n", 12))
@@ -126,6 +128,6 @@ func TestHeaderFixed(t *testing.T) {
 	h.key(tea.KeyCtrlG)
 	check("help")
 	h.key(tea.KeyCtrlG)
-	h.emit(ByeEvent{Reason: "peer hung up", Undelivered: []uint64{1}})
+	h.emit(event.ByeEvent{Reason: "peer hung up", Undelivered: []uint64{1}})
 	check("ended")
 }

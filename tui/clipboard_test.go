@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/event"
 )
 
 // fakeTmux answers tmuxOption from a map; a missing option is an error,
@@ -65,7 +67,7 @@ func TestCopyInTmuxSaysHowToTurnItOn(t *testing.T) {
 
 	opts["set-clipboard"] = "external"
 	h.connect()
-	h.emit(ChatEvent{ID: 1, Text: "hi"})
+	h.emit(event.ChatEvent{ID: 1, Text: "hi"})
 	h.key(tea.KeyCtrlY)
 	mustContain(t, h.view(), `! tmux drops the copy: run "tmux set -g set-clipboard on", then copy again`)
 	checkFits(t, h.view(), 80, 24)

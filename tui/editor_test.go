@@ -6,6 +6,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"parley/internal/event"
 )
 
 func TestEditBuffer(t *testing.T) {
@@ -176,7 +178,7 @@ func TestAllScreensFit(t *testing.T) {
 		{"call", func(h *harness) { h.key(tea.KeyCtrlU); h.connect() }},
 		{"call help", func(h *harness) { h.key(tea.KeyCtrlG) }},
 		{"call ended", func(h *harness) {
-			h.emit(ByeEvent{Reason: "the connection was lost and did not come back", Err: errClosed, Undelivered: []uint64{1, 2}})
+			h.emit(event.ByeEvent{Reason: "the connection was lost and did not come back", Err: errClosed, Undelivered: []uint64{1, 2}})
 		}},
 		{"home again", func(h *harness) { h.key(tea.KeyEnter) }},
 		{"join", func(h *harness) { h.send(runes("j")) }},

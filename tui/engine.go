@@ -2,7 +2,8 @@ package tui
 
 import (
 	"context"
-	"time"
+
+	"parley/internal/event"
 )
 
 // Call is what the terminal UI needs from the call engine. It mirrors the
@@ -32,7 +33,7 @@ type Call interface {
 	Close() error
 	// Events returns the channel on which the call's events arrive, in
 	// order. The last event is always a ByeEvent.
-	Events() <-chan Event
+	Events() <-chan event.Event
 }
 
 // Muter is implemented by a Call that can mute the microphone. The UI
@@ -48,103 +49,3 @@ type Verifier interface {
 	// Verify marks the call as verified. It must not block.
 	Verify()
 }
-
-// Event is something that happened in a call: one of StateEvent,
-// ChatEvent, DeliveredEvent, ErrorEvent, ByeEvent, LevelsEvent,
-// StatsEvent, VerifyEvent or AudioEvent.
-type Event interface{ isEvent() }
-
-// The states a StateEvent reports.
-const (
-	StateConnecting   = "connecting"
-	StateConnected    = "connected"
-	StateDisconnected = "disconnected"
-	StateFailed       = "failed"
-	StateClosed       = "closed"
-)
-
-// The routes a connected StateEvent reports: between host addresses,
-// through a NAT's public (server-reflexive) address, to a peer's address
-// found while connecting (peer-reflexive), or through a relay.
-const (
-	RouteHost  = "host"
-	RouteSrflx = "srflx"
-	RoutePrflx = "prflx"
-	RouteRelay = "relay"
-)
-
-// StateEvent reports a change of the connection's state (one of the
-// State… constants). Route (one of the Route… constants) is set once
-// connected; Detail, when set, says in plain words what is going on.
-type StateEvent struct {
-	State  string
-	Route  string
-	Detail string
-}
-
-// ChatEvent is a chat message from the peer, received at At.
-type ChatEvent struct {
-	ID   uint64
-	Text string
-	At   time.Time
-}
-
-// DeliveredEvent says the peer has received the message with this id.
-type DeliveredEvent struct{ ID uint64 }
-
-// ErrorEvent reports a problem that does not end the call.
-type ErrorEvent struct{ Err error }
-
-// ByeEvent ends every call. Reason is "hung up", "peer hung up" or a
-// sentence saying what failed; Err is nil after a normal hang-up by either
-// side. Undelivered lists the ids of messages the peer never received.
-type ByeEvent struct {
-	Reason      string
-	Err         error
-	Undelivered []uint64
-}
-
-// LevelsEvent reports the audio levels of the microphone and of the peer's
-// voice, in dBFS (0 is full scale, more negative is quieter).
-type LevelsEvent struct {
-	MicPeak, MicRMS   float64
-	PeerPeak, PeerRMS float64
-}
-
-// StatsEvent reports the transport's statistics: round-trip time, the
-// fraction of packets lost each way, the jitter buffer's delay and the
-// bitrates in bits per second.
-type StatsEvent struct {
-	RTT                   time.Duration
-	LossIn, LossOut       float64
-	JitterBuffer          time.Duration
-	BitrateIn, BitrateOut int
-}
-
-// VerifyEvent carries the safety words that both sides should read aloud
-// and compare.
-type VerifyEvent struct{ Words string }
-
-// PeerMutedEvent says the peer has muted or unmuted its microphone.
-type PeerMutedEvent struct{ Muted bool }
-
-// AudioEvent says whether audio is available; Note says why not, in plain
-// words (for example "no microphone or speaker found — text only"). NoMic
-// says that there is audio but no microphone (--audio-in none, or none
-// found): the peer is heard, and there is nothing to mute.
-type AudioEvent struct {
-	Available bool
-	Note      string
-	NoMic     bool
-}
-
-func (StateEvent) isEvent()     {}
-func (ChatEvent) isEvent()      {}
-func (DeliveredEvent) isEvent() {}
-func (ErrorEvent) isEvent()     {}
-func (ByeEvent) isEvent()       {}
-func (LevelsEvent) isEvent()    {}
-func (StatsEvent) isEvent()     {}
-func (VerifyEvent) isEvent()    {}
-func (AudioEvent) isEvent()     {}
-func (PeerMutedEvent) isEvent() {}

@@ -15,6 +15,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+
+	"parley/internal/event"
 )
 
 // Codes the fake engine knows.
@@ -48,7 +50,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // fakeCall is a Call (and Muter and Verifier) that answers like the engine
 // without any network: the codes above are the only valid ones.
 type fakeCall struct {
-	events chan Event
+	events chan event.Event
 
 	mu       sync.Mutex
 	accepted []string // every Accept argument
@@ -66,7 +68,7 @@ type fakeCall struct {
 }
 
 func newFakeCall() *fakeCall {
-	return &fakeCall{events: make(chan Event, 64), byeOnHangUp: true}
+	return &fakeCall{events: make(chan event.Event, 64), byeOnHangUp: true}
 }
 
 func normalise(code string) string { return strings.Join(strings.Fields(code), "") }
@@ -115,7 +117,7 @@ func (f *fakeCall) HangUp() {
 	f.hangUps++
 	if f.byeOnHangUp && !f.finished {
 		f.finished = true
-		f.events <- ByeEvent{Reason: "hung up"}
+		f.events <- event.ByeEvent{Reason: "hung up"}
 		close(f.events)
 	}
 }
@@ -131,7 +133,7 @@ func (f *fakeCall) Close() error {
 	return nil
 }
 
-func (f *fakeCall) Events() <-chan Event { return f.events }
+func (f *fakeCall) Events() <-chan event.Event { return f.events }
 
 func (f *fakeCall) SetMuted(on bool) {
 	f.mu.Lock()
@@ -147,14 +149,14 @@ func (f *fakeCall) Verify() {
 
 // emit queues an event, as the engine would; a ByeEvent also closes the
 // channel.
-func (f *fakeCall) emit(ev Event) {
+func (f *fakeCall) emit(ev event.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.finished {
 		return
 	}
 	f.events <- ev
-	if _, ok := ev.(ByeEvent); ok {
+	if _, ok := ev.(event.ByeEvent); ok {
 		f.finished = true
 		close(f.events)
 	}
@@ -206,7 +208,7 @@ func testShared(clock Clock, clip io.Writer) *shared {
 // no event ready: the harness keeps it and tries again in pump.
 type parked struct {
 	gen int
-	ch  <-chan Event
+	ch  <-chan event.Event
 }
 
 // harness drives the root model's Update directly and runs its commands
@@ -244,7 +246,7 @@ func newHarnessWith(t *testing.T, start Screen, joinCode string, wrap func(*fake
 		},
 		newEcho: func() (Call, error) {
 			f := newFakeCall()
-			f.events <- StateEvent{State: StateConnected, Route: RouteHost}
+			f.events <- event.StateEvent{State: event.StateConnected, Route: event.RouteHost}
 			h.echoes = append(h.echoes, f)
 			return f, nil
 		},
@@ -256,7 +258,7 @@ func newHarnessWith(t *testing.T, start Screen, joinCode string, wrap func(*fake
 			}
 			return nil
 		},
-		listen: func(gen int, ch <-chan Event) tea.Cmd {
+		listen: func(gen int, ch <-chan event.Event) tea.Cmd {
 			return func() tea.Msg {
 				select {
 				case ev, ok := <-ch:
@@ -345,7 +347,7 @@ func (h *harness) pump() {
 }
 
 // emit has the current call send events, and delivers them.
-func (h *harness) emit(evs ...Event) {
+func (h *harness) emit(evs ...event.Event) {
 	h.t.Helper()
 	for _, ev := range evs {
 		h.last().emit(ev)
@@ -397,5 +399,5 @@ func (h *harness) connect() {
 	if h.m.active != onCall {
 		h.t.Fatalf("after a valid answer the screen is %v; want the call screen\n%s", h.m.active, h.view())
 	}
-	h.emit(StateEvent{State: StateConnecting}, StateEvent{State: StateConnected, Route: RouteSrflx})
+	h.emit(event.StateEvent{State: event.StateConnecting}, event.StateEvent{State: event.StateConnected, Route: event.RouteSrflx})
 }

@@ -8,6 +8,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
+
+	"parley/internal/event"
 )
 
 // The golden tests run the whole program through teatest at a fixed size,
@@ -116,17 +118,17 @@ func connected(t *testing.T, p *program) *fakeCall {
 	p.waitFor(t, "1. Send this invite")
 	p.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(testAnswer), Paste: true})
 	p.waitFor(t, "connecting")
-	f.emit(StateEvent{State: StateConnecting})
-	f.emit(StateEvent{State: StateConnected, Route: RouteSrflx})
-	f.emit(VerifyEvent{Words: "tycoon puberty beaming Babylon briefcase"})
-	f.emit(StatsEvent{RTT: 42 * time.Millisecond, LossIn: 0.001, LossOut: 0.012, JitterBuffer: 60 * time.Millisecond, BitrateIn: 32000, BitrateOut: 31000})
-	f.emit(LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30})
+	f.emit(event.StateEvent{State: event.StateConnecting})
+	f.emit(event.StateEvent{State: event.StateConnected, Route: event.RouteSrflx})
+	f.emit(event.VerifyEvent{Words: "tycoon puberty beaming Babylon briefcase"})
+	f.emit(event.StatsEvent{RTT: 42 * time.Millisecond, LossIn: 0.001, LossOut: 0.012, Sound: &event.SoundStats{Delay: 60 * time.Millisecond}, BitrateIn: 32000, BitrateOut: 31000})
+	f.emit(event.LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30})
 	p.waitFor(t, "tycoon puberty beaming Babylon briefcase")
 	p.tm.Type("hello, can you hear me?")
 	p.tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	p.waitFor(t, "hear me? …")
-	f.emit(DeliveredEvent{ID: 1})
-	f.emit(ChatEvent{ID: 1, Text: "yes, loud and clear \x1b[31mno red\x1b[0m", At: t0.Add(3 * time.Minute)})
+	f.emit(event.DeliveredEvent{ID: 1})
+	f.emit(event.ChatEvent{ID: 1, Text: "yes, loud and clear \x1b[31mno red\x1b[0m", At: t0.Add(3 * time.Minute)})
 	p.waitFor(t, "loud and clear no red")
 	p.clock.Advance(192 * time.Second)
 	p.tm.Send(tickMsg{})
@@ -151,7 +153,7 @@ func TestGoldenCallSmall(t *testing.T) {
 func TestGoldenCallEnded(t *testing.T) {
 	p := startProgram(t, ScreenCall, "", 80, 24)
 	f := connected(t, p)
-	f.emit(ByeEvent{Reason: "peer hung up"})
+	f.emit(event.ByeEvent{Reason: "peer hung up"})
 	p.waitFor(t, "peer hung up —")
 	p.finish(t)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/event"
 )
 
 // trimRows removes the spaces at the end of each row of a view.
@@ -67,7 +69,7 @@ func TestPasteInCall(t *testing.T) {
 	}
 
 	// The peer's line breaks show the same way.
-	h.emit(ChatEvent{ID: 1, Text: "first\nsecond\n\nfourth", At: t0})
+	h.emit(event.ChatEvent{ID: 1, Text: "first\nsecond\n\nfourth", At: t0})
 	v = h.view()
 	checkCallFrame(t, v, 80, 24)
 	mustContain(t, trimRows(v), "15:09 peer  first\n            second\n\n            fourth")
@@ -90,7 +92,7 @@ func TestInputGrows(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
 	for i := 0; i < 30; i++ {
-		h.emit(ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d", i), At: t0})
+		h.emit(event.ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d", i), At: t0})
 	}
 	chat := h.m.talk.vp.Height
 	for n := 1; n <= 8; n++ {
@@ -133,9 +135,9 @@ func TestResizeKeepsEnd(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
 	for i := 0; i < 40; i++ {
-		h.emit(ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d ", i) + strings.Repeat("word ", i%20), At: t0})
+		h.emit(event.ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d ", i) + strings.Repeat("word ", i%20), At: t0})
 	}
-	h.emit(ChatEvent{ID: 99, Text: "the newest", At: t0})
+	h.emit(event.ChatEvent{ID: 99, Text: "the newest", At: t0})
 	for _, size := range [][2]int{{60, 20}, {120, 40}, {50, 16}, {80, 24}} {
 		h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		v := h.view()

@@ -8,6 +8,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/event"
 )
 
 // keyNames lists the name of every key of every binding in the key map,
@@ -118,7 +120,7 @@ func TestBurstsAreTextInCall(t *testing.T) {
 		h := newHarness(t, ScreenCall, "")
 		h.connect()
 		for i := 0; i < 40; i++ {
-			h.emit(ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d", i), At: t0})
+			h.emit(event.ChatEvent{ID: uint64(i + 1), Text: fmt.Sprintf("message %d", i), At: t0})
 		}
 		h.key(tea.KeyPgUp) // in the middle: any scroll key would move
 		h.key(tea.KeyDown)
@@ -210,5 +212,5 @@ func (h *harness) connectAndEnd(t *testing.T) {
 	t.Helper()
 	h.send(runes("c"))
 	h.connect()
-	h.emit(ByeEvent{Reason: "peer hung up"})
+	h.emit(event.ByeEvent{Reason: "peer hung up"})
 }

@@ -8,6 +8,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+
+	"parley/internal/event"
 )
 
 // hangUpWait is how long quitting waits for the peer to acknowledge a
@@ -43,7 +45,7 @@ type config struct {
 	// in tests that drive Update directly.
 	tick func(d time.Duration, msg func(time.Time) tea.Msg) tea.Cmd
 	// listen waits for a call's next event; waitEvent in the program.
-	listen func(gen int, events <-chan Event) tea.Cmd
+	listen func(gen int, events <-chan event.Event) tea.Cmd
 }
 
 // screen is what the root model needs of each screen.
@@ -68,7 +70,7 @@ type (
 	// false once the channel is closed.
 	eventMsg struct {
 		gen int
-		ev  Event
+		ev  event.Event
 		ok  bool
 	}
 	// callClosedMsg says Close returned for the call of generation gen.
@@ -329,7 +331,7 @@ func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case msg.gen != m.gen || m.call == nil:
 		case !m.ended:
 			// No bye came: end the call here.
-			return m, m.bye(ByeEvent{Reason: "hung up", Undelivered: m.talk.pending()})
+			return m, m.bye(event.ByeEvent{Reason: "hung up", Undelivered: m.talk.pending()})
 		case m.quitting:
 			return m, m.closeCall()
 		}
@@ -485,7 +487,7 @@ func (m *model) adopt(call Call) tea.Cmd {
 
 // waitEvent waits for the next event of a call; the root re-arms it after
 // each one.
-func waitEvent(gen int, events <-chan Event) tea.Cmd {
+func waitEvent(gen int, events <-chan event.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-events
 		return eventMsg{gen: gen, ev: ev, ok: ok}
@@ -498,23 +500,23 @@ func (m *model) event(msg eventMsg) tea.Cmd {
 	}
 	if !msg.ok {
 		if !m.ended { // closed without a bye
-			return m.bye(ByeEvent{Reason: "the call was closed", Err: errClosed})
+			return m.bye(event.ByeEvent{Reason: "the call was closed", Err: errClosed})
 		}
 		return nil
 	}
 	next := m.cfg.listen(m.gen, m.call.Events())
 	switch ev := msg.ev.(type) {
-	case ByeEvent:
+	case event.ByeEvent:
 		return m.bye(ev) // the last event: no re-arming
-	case StateEvent:
+	case event.StateEvent:
 		m.talk.Update(ev)
 		switch {
-		case ev.State == StateConnected && m.active == onJoin:
+		case ev.State == event.StateConnected && m.active == onJoin:
 			m.show(onCall, m.talk)
-		case ev.State == StateConnecting && m.active == onJoin:
+		case ev.State == event.StateConnecting && m.active == onJoin:
 			m.join.hint = ev.Detail
 		}
-	case ChatEvent:
+	case event.ChatEvent:
 		m.talk.Update(ev)
 		// Ring when the terminal says it is not in focus, or has said
 		// nothing of its focus.
@@ -532,7 +534,7 @@ var errClosed = errString("the call was closed")
 
 // bye ends the current call: the call screen says how, and the call is
 // closed.
-func (m *model) bye(ev ByeEvent) tea.Cmd {
+func (m *model) bye(ev event.ByeEvent) tea.Cmd {
 	m.ended = true
 	m.talk.end(ev)
 	if !m.quitting {

@@ -10,6 +10,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"parley/internal/event"
 )
 
 func ctrl(t tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: t} }
@@ -258,11 +260,11 @@ func TestJoinFromCommandLine(t *testing.T) {
 
 	// "connecting" comes at once for the callee; the call screen waits
 	// for "connected".
-	h.emit(StateEvent{State: StateConnecting})
+	h.emit(event.StateEvent{State: event.StateConnecting})
 	if h.m.active != onJoin {
 		t.Fatalf("connecting left the join screen")
 	}
-	h.emit(StateEvent{State: StateConnected, Route: RouteHost})
+	h.emit(event.StateEvent{State: event.StateConnected, Route: event.RouteHost})
 	if h.m.active != onCall {
 		t.Fatalf("connected: screen %v; want the call screen", h.m.active)
 	}
@@ -288,7 +290,7 @@ func TestJoinEmptyAndPaste(t *testing.T) {
 
 func TestJoinTimesOut(t *testing.T) {
 	h := newHarness(t, ScreenJoin, testInvite)
-	h.emit(ByeEvent{Reason: "your peer did not connect within 5 minutes", Err: errors.New("timeout")})
+	h.emit(event.ByeEvent{Reason: "your peer did not connect within 5 minutes", Err: errors.New("timeout")})
 	if h.m.active != onCall {
 		t.Fatalf("a failure while waiting: screen %v; want the call screen's end", h.m.active)
 	}
@@ -307,7 +309,7 @@ func TestJoinHint(t *testing.T) {
 	if h.m.active != onJoin {
 		t.Fatalf("screen %v; want join", h.m.active)
 	}
-	h.emit(StateEvent{State: StateConnecting, Detail: "not connected after 30s: if your peer has pasted your answer, add a TURN server (--turn)"})
+	h.emit(event.StateEvent{State: event.StateConnecting, Detail: "not connected after 30s: if your peer has pasted your answer, add a TURN server (--turn)"})
 	if h.m.active != onJoin {
 		t.Fatalf("a hint moved to screen %v", h.m.active)
 	}
@@ -331,7 +333,7 @@ func TestCallChat(t *testing.T) {
 		t.Fatalf("sent %q; want the typed line", f.sent)
 	}
 	mustContain(t, h.view(), "15:09 you   quit now c j n …")
-	h.emit(DeliveredEvent{ID: 1})
+	h.emit(event.DeliveredEvent{ID: 1})
 	mustContain(t, h.view(), "quit now c j n ✓")
 
 	// Enter on an empty line sends nothing.
@@ -341,7 +343,7 @@ func TestCallChat(t *testing.T) {
 	}
 
 	// The peer's text is shown as text.
-	h.emit(ChatEvent{ID: 1, Text: "hi \x1b[2J\x1b]0;pwned\x07there\u202e", At: t0.Add(time.Minute)})
+	h.emit(event.ChatEvent{ID: 1, Text: "hi \x1b[2J\x1b]0;pwned\x07there\u202e", At: t0.Add(time.Minute)})
 	v := h.view()
 	mustContain(t, v, "15:10 peer  hi there")
 	if strings.ContainsAny(v, "\x1b\x07\u202e") {
@@ -371,9 +373,9 @@ func TestCallStatusAndControls(t *testing.T) {
 
 	h.clock.Advance(75 * time.Second)
 	h.emit(
-		StatsEvent{RTT: 42 * time.Millisecond, LossIn: 0.001, LossOut: 0.012, JitterBuffer: 60 * time.Millisecond, BitrateIn: 32000, BitrateOut: 31000},
-		LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30},
-		VerifyEvent{Words: "apple  banana\ncherry"},
+		event.StatsEvent{RTT: 42 * time.Millisecond, LossIn: 0.001, LossOut: 0.012, Sound: &event.SoundStats{Delay: 60 * time.Millisecond}, BitrateIn: 32000, BitrateOut: 31000},
+		event.LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30},
+		event.VerifyEvent{Words: "apple  banana\ncherry"},
 	)
 	v = h.view()
 	mustContain(t, v, "· 1:15", "RTT 42 ms · loss ↓0.1% ↑1.2% · buffer 60 ms · ↓32 ↑31 kb/s",
@@ -393,10 +395,10 @@ func TestCallStatusAndControls(t *testing.T) {
 	}
 	mustContain(t, h.view(), "✓ you said they match")
 
-	h.emit(AudioEvent{Available: false, Note: "no microphone or speaker found — text only"})
+	h.emit(event.AudioEvent{Available: false, Note: "no microphone or speaker found — text only"})
 	mustContain(t, h.view(), "audio: no microphone or speaker found — text only", "text only")
 
-	h.emit(StateEvent{State: StateDisconnected, Detail: "no packets for 4 seconds"})
+	h.emit(event.StateEvent{State: event.StateDisconnected, Detail: "no packets for 4 seconds"})
 	mustContain(t, h.view(), "interrupted, reconnecting…", "connection interrupted: no packets for 4 seconds")
 
 	h.key(tea.KeyCtrlG)
@@ -420,7 +422,7 @@ func TestTextOnlyMute(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
 	f := h.last()
-	h.emit(AudioEvent{Available: false, Note: "no microphone or speaker found — text only"})
+	h.emit(event.AudioEvent{Available: false, Note: "no microphone or speaker found — text only"})
 	if v := h.view(); strings.Contains(v, "ctrl+t mute") {
 		t.Errorf("a text-only call offers mute:\n%s", v)
 	}
@@ -435,7 +437,7 @@ func TestCallScroll(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
 	for i := 0; i < 40; i++ {
-		h.emit(ChatEvent{ID: uint64(i + 1), Text: "line " + string(rune('A'+i%26)) + strings.Repeat("x", i), At: t0})
+		h.emit(event.ChatEvent{ID: uint64(i + 1), Text: "line " + string(rune('A'+i%26)) + strings.Repeat("x", i), At: t0})
 	}
 	if !h.m.talk.vp.AtBottom() {
 		t.Fatal("the chat does not follow new messages")
@@ -445,7 +447,7 @@ func TestCallScroll(t *testing.T) {
 		t.Fatal("pgup did not scroll")
 	}
 	// Not at the end, a new message does not pull the view down.
-	h.emit(ChatEvent{ID: 99, Text: "late", At: t0})
+	h.emit(event.ChatEvent{ID: 99, Text: "late", At: t0})
 	if h.m.talk.vp.AtBottom() {
 		t.Fatal("a message scrolled the view while reading back")
 	}
@@ -467,9 +469,9 @@ func TestCallScroll(t *testing.T) {
 func TestCallResize(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
-	h.emit(VerifyEvent{Words: "apple banana cherry"}, LevelsEvent{MicRMS: -20, MicPeak: -10, PeerRMS: -40, PeerPeak: -30},
-		StatsEvent{RTT: time.Second, BitrateIn: 2_000_000, BitrateOut: 12_000_000})
-	h.emit(ChatEvent{Text: strings.Repeat("long words wrap ", 20), At: t0})
+	h.emit(event.VerifyEvent{Words: "apple banana cherry"}, event.LevelsEvent{MicRMS: -20, MicPeak: -10, PeerRMS: -40, PeerPeak: -30},
+		event.StatsEvent{RTT: time.Second, BitrateIn: 2_000_000, BitrateOut: 12_000_000})
+	h.emit(event.ChatEvent{Text: strings.Repeat("long words wrap ", 20), At: t0})
 	for _, size := range [][2]int{{80, 24}, {60, 20}, {120, 40}, {50, 16}} {
 		h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		checkFits(t, h.view(), size[0], size[1])
@@ -490,7 +492,7 @@ func TestHangUpThenHome(t *testing.T) {
 	if hu, _ := f.count(); hu != 1 {
 		t.Fatalf("ctrl+x called HangUp %d times; want 1", hu)
 	}
-	h.emit(ByeEvent{Reason: "hung up", Undelivered: []uint64{1}})
+	h.emit(event.ByeEvent{Reason: "hung up", Undelivered: []uint64{1}})
 	v := unwrapped(h.view())
 	mustContain(t, v, "you hung up; 1 message was not delivered — enter: home · n: new invite · q: quit", "bye ✗ not delivered")
 	if _, closes := f.count(); closes != 1 {
@@ -524,7 +526,7 @@ func TestHangUpWithoutBye(t *testing.T) {
 func TestPeerHangsUp(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
-	h.emit(ByeEvent{Reason: "peer hung up"})
+	h.emit(event.ByeEvent{Reason: "peer hung up"})
 	mustContain(t, unwrapped(h.view()), "peer hung up — enter: home · n: new invite · q: quit")
 	h.send(runes("q"))
 	if !h.quit {
@@ -535,7 +537,7 @@ func TestPeerHangsUp(t *testing.T) {
 func TestDroppedCallNewInvite(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
-	h.emit(ByeEvent{Reason: "the connection was lost", Err: errors.New("lost")})
+	h.emit(event.ByeEvent{Reason: "the connection was lost", Err: errors.New("lost")})
 	mustContain(t, unwrapped(h.view()), "the connection was lost — n: try again with a new invite")
 	h.send(runes("n"))
 	if h.m.active != onInvite || len(h.calls) != 2 {
@@ -546,7 +548,7 @@ func TestDroppedCallNewInvite(t *testing.T) {
 	}
 	mustPrint(t, h, testInvite)
 	// Events of the old call no longer count.
-	h.calls[0].emit(ChatEvent{Text: "ghost"})
+	h.calls[0].emit(event.ChatEvent{Text: "ghost"})
 	h.pump()
 	if strings.Contains(h.view(), "ghost") {
 		t.Fatal("an old call's event reached the screen")
@@ -650,7 +652,7 @@ func TestFormat(t *testing.T) {
 func TestPeerMutedShown(t *testing.T) {
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
-	h.emit(LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30})
+	h.emit(event.LevelsEvent{MicPeak: -6, MicRMS: -18, PeerPeak: -20, PeerRMS: -30})
 	meters := func() string {
 		for _, l := range strings.Split(h.view(), "\n") {
 			if strings.Contains(l, "mic") && strings.Contains(l, "peer") {
@@ -660,12 +662,12 @@ func TestPeerMutedShown(t *testing.T) {
 		t.Fatalf("no meters line in\n%s", h.view())
 		return ""
 	}
-	h.emit(PeerMutedEvent{Muted: true})
+	h.emit(event.PeerMutedEvent{Muted: true})
 	m := meters()
 	if i := strings.Index(m, "peer"); !strings.Contains(m[i:], "muted") || strings.Contains(m[:i], "muted") {
 		t.Errorf("peer muted: meters %q; want muted on the peer's side only", m)
 	}
-	h.emit(PeerMutedEvent{Muted: false})
+	h.emit(event.PeerMutedEvent{Muted: false})
 	if m := meters(); strings.Contains(m, "muted") || !strings.Contains(m, "-30 dB") {
 		t.Errorf("peer unmuted: meters %q; want its level back", m)
 	}

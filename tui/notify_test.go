@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/event"
 )
 
 func TestNotifySequence(t *testing.T) {
@@ -40,17 +42,17 @@ func TestBellOnMessage(t *testing.T) {
 	h.connect()
 	rings := func() int { return strings.Count(bell.String(), "\a") }
 
-	h.emit(ChatEvent{ID: 1, Text: "focus unknown"})
+	h.emit(event.ChatEvent{ID: 1, Text: "focus unknown"})
 	if rings() != 1 {
 		t.Fatalf("with the focus unknown, a message rang %d times; want once", rings())
 	}
 	h.send(tea.FocusMsg{})
-	h.emit(ChatEvent{ID: 2, Text: "while you look"})
+	h.emit(event.ChatEvent{ID: 2, Text: "while you look"})
 	if rings() != 1 {
 		t.Errorf("in focus, a message rang")
 	}
 	h.send(tea.BlurMsg{})
-	h.emit(ChatEvent{ID: 3, Text: "while you look elsewhere"})
+	h.emit(event.ChatEvent{ID: 3, Text: "while you look elsewhere"})
 	if rings() != 2 {
 		t.Errorf("out of focus, a message rang %d times in all; want 2", rings())
 	}
@@ -61,7 +63,7 @@ func TestBellOnMessage(t *testing.T) {
 	h.pump()
 	h.send(startEchoMsg{})
 	h.pump()
-	h.echoes[len(h.echoes)-1].emit(ChatEvent{ID: 1, Text: "my own, back"})
+	h.echoes[len(h.echoes)-1].emit(event.ChatEvent{ID: 1, Text: "my own, back"})
 	h.pump()
 	mustContain(t, h.view(), "my own, back")
 	if rings() != 2 {
@@ -96,10 +98,10 @@ func TestRunNotifiesWhenBlurred(t *testing.T) {
 		t.Error("the program did not ask the terminal to report its focus")
 	}
 	_, _ = typed.Write([]byte("\x1b[200~" + testAnswer + "\x1b[201~"))
-	f.emit(StateEvent{State: StateConnected, Route: RouteHost})
+	f.emit(event.StateEvent{State: event.StateConnected, Route: event.RouteHost})
 	waitOutput(t, out, "connected")
 	_, _ = typed.Write([]byte("\x1b[O")) // focus out
-	f.emit(ChatEvent{ID: 1, Text: "are you there?"})
+	f.emit(event.ChatEvent{ID: 1, Text: "are you there?"})
 	waitOutput(t, out, "\x1b]777;notify;parley;")
 	_, _ = typed.Write([]byte{0x03})
 	waitRun(t, done)

@@ -1,13 +1,20 @@
 package tui
 
-import "testing"
+import (
+	"testing"
+
+	"parley/internal/event"
+)
 
 func TestRouteWords(t *testing.T) {
-	for _, tc := range []struct{ route, want string }{
-		{RouteHost, "direct (local network)"},
-		{RouteSrflx, "direct (through NAT)"},
-		{RoutePrflx, "direct (an address found while connecting)"},
-		{RouteRelay, "relayed (through a TURN server)"},
+	for _, tc := range []struct {
+		route event.Route
+		want  string
+	}{
+		{event.RouteHost, "direct (local network)"},
+		{event.RouteSrflx, "direct (through NAT)"},
+		{event.RoutePrflx, "direct (an address found while connecting)"},
+		{event.RouteRelay, "relayed (through a TURN server)"},
 		{"", "direct"},
 	} {
 		if got := routeWords(tc.route); got != tc.want {

@@ -12,6 +12,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+
+	"parley/internal/event"
 )
 
 // Screen is the screen the UI starts on.
@@ -194,7 +196,7 @@ func (t *tracker) closeAll(wait time.Duration) {
 }
 
 // waitClosed drains events until the channel is closed or ctx is done.
-func waitClosed(ctx context.Context, events <-chan Event) {
+func waitClosed(ctx context.Context, events <-chan event.Event) {
 	for {
 		select {
 		case _, ok := <-events:

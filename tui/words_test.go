@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"parley/internal/event"
 )
 
 // TestSafetyWordsFit: the five longest PGP words (53 columns) are shown
@@ -13,7 +15,7 @@ func TestSafetyWordsFit(t *testing.T) {
 	const longest = "blackjack stethoscope briefcase performance classroom"
 	h := newHarness(t, ScreenCall, "")
 	h.connect()
-	h.emit(VerifyEvent{Words: longest})
+	h.emit(event.VerifyEvent{Words: longest})
 	for _, width := range []int{80, 60} {
 		h.send(tea.WindowSizeMsg{Width: width, Height: 24})
 		v := h.view()
@@ -23,6 +25,6 @@ func TestSafetyWordsFit(t *testing.T) {
 		}
 	}
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.emit(VerifyEvent{Words: "tycoon puberty beaming Babylon briefcase"})
+	h.emit(event.VerifyEvent{Words: "tycoon puberty beaming Babylon briefcase"})
 	mustContain(t, h.view(), "safety words: tycoon puberty beaming Babylon briefcase — ctrl+o: they match")
 }

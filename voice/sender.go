@@ -7,7 +7,6 @@ import (
 	"github.com/pion/rtp"
 
 	"parley/audio"
-	"parley/rtc"
 )
 
 // Sender encodes audio with Opus and sends it on a call as RTP, one
@@ -15,7 +14,7 @@ import (
 // It is not safe for concurrent use: one input goroutine owns it.
 type Sender struct {
 	enc  *audio.Encoder
-	call *rtc.Call
+	call interface{ WriteAudio(*rtp.Packet) error }
 	seq  uint16
 	ts   uint32
 	sent uint64 // payload bytes
@@ -23,7 +22,7 @@ type Sender struct {
 
 // NewSender returns a Sender with a random first sequence number and
 // timestamp, as RTP asks.
-func NewSender(enc *audio.Encoder, call *rtc.Call) *Sender {
+func NewSender(enc *audio.Encoder, call interface{ WriteAudio(*rtp.Packet) error }) *Sender {
 	var r [6]byte
 	rand.Read(r[:])
 	return &Sender{enc: enc, call: call, seq: binary.BigEndian.Uint16(r[:2]), ts: binary.BigEndian.Uint32(r[2:])}

@@ -48,6 +48,14 @@ type Stats struct {
 	Complexity int
 }
 
+// Link is what the audio needs of a call: to send RTP, to be given the
+// peer's, and the peer's reports of loss. An *rtc.Call is one.
+type Link interface {
+	WriteAudio(*rtp.Packet) error
+	SetAudioReceiver(rtc.AudioReceiver)
+	Stats() rtc.MediaStats
+}
+
 // Session is one side's audio for one call: the input and output are open
 // from Open, and audio flows from Start until Close.
 type Session struct {
@@ -59,7 +67,7 @@ type Session struct {
 	mic, peer *audio.Meter
 
 	mu      sync.Mutex
-	call    *rtc.Call
+	call    Link
 	stop    chan struct{}
 	done    chan struct{}
 	started bool
@@ -113,7 +121,7 @@ func (s *Session) Names() (in, out string) { return s.io.In.Name(), s.io.Out.Nam
 // Start starts sending the input on call and playing what the peer sends.
 // Call it once the call is connected, so that nothing of a file is lost;
 // later calls do nothing.
-func (s *Session) Start(call *rtc.Call) error {
+func (s *Session) Start(call Link) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started || s.closed {
@@ -142,7 +150,7 @@ func (s *Session) Start(call *rtc.Call) error {
 // followLoss tells the encoder, once a second, how much of our audio the
 // peer loses, from its receiver reports, so that in-band FEC covers it.
 // It also logs a drop in the encoder's adaptive complexity.
-func (s *Session) followLoss(call *rtc.Call) {
+func (s *Session) followLoss(call Link) {
 	defer close(s.done)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()

@@ -33,14 +33,16 @@ var update = flag.Bool("update", false, "rewrite the seed corpus in testdata/fuz
 //	         going up by one, the timestamp by the step, a real payload
 //	         going up by one too
 //
-// A truncated operation ends the program, and so does the maxCalls-th
-// push or pull: a short program can ask for millions, and the fuzzer has
-// no per-input time limit. Each push and pull must return within
-// callLimit, or the run panics, so that the fuzzer saves the input.
+// A truncated operation ends the program, and so does a total of maxWork
+// pushes and 10 ms of pulled audio: a short program can ask for millions,
+// and the fuzzer has no time limit per input (a slow one also makes its
+// minimizing slow, a minute with no execs shown). Each push and pull must
+// return within callLimit, or the run panics, so that the fuzzer saves
+// the input.
 type program []byte
 
 const (
-	maxCalls  = 50_000
+	maxWork   = 50_000
 	callLimit = 2 * time.Second
 )
 
@@ -90,17 +92,17 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 	}
 	buf := make([]int16, 4*maxFrame)
 	var pushes uint64
-	calls := 0
-	// call runs one push or pull under the watchdog, and reports whether
-	// the program may go on.
-	call := func(f func()) bool {
-		calls++
+	work := 0
+	// call runs one push or pull, worth cost, under the watchdog, and
+	// reports whether the program may go on.
+	call := func(cost int, f func()) bool {
+		work += cost
 		w := time.AfterFunc(callLimit, func() {
-			panic(fmt.Sprintf("a push or pull ran for over %v at %v, call %d", callLimit, now.Sub(start), calls))
+			panic(fmt.Sprintf("a push or pull ran for over %v at %v", callLimit, now.Sub(start)))
 		})
 		f()
 		w.Stop()
-		return calls < maxCalls
+		return work < maxWork
 	}
 	check := func(op byte) {
 		t.Helper()
@@ -137,7 +139,7 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 				}
 			}
 			pushes++
-			if !call(func() { b.Push(seq, ts, data, at) }) {
+			if !call(1, func() { b.Push(seq, ts, data, at) }) {
 				return b
 			}
 		case 1:
@@ -146,7 +148,7 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 				return b
 			}
 			for range int(h[0]) + 1 {
-				more := call(func() { b.Pull(buf[:period]) })
+				more := call(1, func() { b.Pull(buf[:period]) })
 				check(op)
 				if !more {
 					return b
@@ -165,7 +167,7 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 				return b
 			}
 			n := int(binary.BigEndian.Uint16(h))%len(buf) + 1
-			more := call(func() { b.Pull(buf[:n]) })
+			more := call(n/period+1, func() { b.Pull(buf[:n]) })
 			check(op)
 			if !more {
 				return b
@@ -190,7 +192,7 @@ func run(t *testing.T, real [][]byte, prog program) *Buffer {
 					d = real[(int(sel)+i)%len(real)]
 				}
 				pushes++
-				if !call(func() { b.Push(seq+uint16(i), ts+uint32(i)*step, d, now) }) {
+				if !call(1, func() { b.Push(seq+uint16(i), ts+uint32(i)*step, d, now) }) {
 					return b
 				}
 			}

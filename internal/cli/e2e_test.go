@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -51,7 +51,7 @@ func buildParley(t *testing.T, race bool) string {
 		if race {
 			args = append(args, "-race")
 		}
-		cmd := exec.Command("go", append(args, ".")...)
+		cmd := exec.Command("go", append(args, "parley")...)
 		cmd.Env = os.Environ()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("go build: %v\n%s", err, out)

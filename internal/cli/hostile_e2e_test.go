@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Hostile peers: a bare pion peer (internal/rawpeer), speaking the
 // standard form of code, against a real parley process. Each test says

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -42,6 +42,7 @@ esac`,
 			}
 		}
 		cmd := exec.Command("scripts/setup")
+		cmd.Dir = "../.." // the repository
 		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 		out, err := cmd.CombinedOutput()
 		msg := strings.TrimSpace(string(out))

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"parley/audio"
-	"parley/tui"
+	"parley/internal/event"
 )
 
 // TestEchoMute runs the terminal UI's echo test with a tone in and a WAV
@@ -23,7 +23,7 @@ func TestEchoMute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call, err := newTUIEcho(cfg, io.Discard)
+	call, err := newEcho(context.Background(), cfg, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,9 +32,9 @@ func TestEchoMute(t *testing.T) {
 	go func() {
 		for ev := range call.Events() {
 			switch ev := ev.(type) {
-			case tui.PeerMutedEvent:
+			case event.PeerMutedEvent:
 				peerMuted <- ev.Muted
-			case tui.ByeEvent:
+			case event.ByeEvent:
 				close(bye)
 			}
 		}
@@ -114,7 +114,7 @@ func TestEchoWithoutMicrophone(t *testing.T) {
 		}
 		defer null.Close()
 	}
-	e, err := newEcho(context.Background(), cfg, io.Discard, nil)
+	e, err := newEcho(context.Background(), cfg, io.Discard)
 	if err == nil {
 		e.Close()
 		t.Skip("this machine has a microphone and a speaker")
