@@ -151,6 +151,12 @@ func (s *callScreen) addLine(l chatLine) {
 
 func (s *callScreen) setNotice(text string, isErr bool) { s.notice, s.noticeErr = text, isErr }
 
+// markHangingUp shows that the call is being hung up.
+func (s *callScreen) markHangingUp() {
+	s.hangingUp = true
+	s.setNotice("hanging up…", false)
+}
+
 // Update handles the call's events and the keys.
 func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	now := s.sh.clock.Now()
@@ -322,8 +328,7 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 		}
 	case matches(k, keys.HangUp):
 		if !s.hangingUp {
-			s.hangingUp = true
-			s.setNotice("hanging up…", false)
+			s.markHangingUp()
 			return msgCmd(hangUpMsg{})
 		}
 	default:

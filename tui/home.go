@@ -104,6 +104,9 @@ func (s *homeScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return s, nil
 }
 
+// setNotice shows text under the menu; "" clears it.
+func (s *homeScreen) setNotice(text string) { s.notice = text }
+
 func (s *homeScreen) pick(i int) tea.Cmd {
 	it := s.items[i]
 	s.notice = ""

@@ -118,6 +118,15 @@ func (s *joinScreen) pasteKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// submitCode puts code in the box and submits it, as if pasted.
+func (s *joinScreen) submitCode(code string) tea.Cmd {
+	s.box.SetValue(code)
+	return s.submit()
+}
+
+// setHint shows the doctor's word while the answer waits.
+func (s *joinScreen) setHint(hint string) { s.hint = hint }
+
 // submit hands the box's text to the engine, unless it is empty or an
 // attempt is under way. The text stays in the box, so a refused invite can
 // be corrected.

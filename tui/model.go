@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -46,6 +48,9 @@ type config struct {
 	tick func(d time.Duration, msg func(time.Time) tea.Msg) tea.Cmd
 	// listen waits for a call's next event; waitEvent in the program.
 	listen func(gen int, events <-chan event.Event) tea.Cmd
+	// wrap, if set, wraps the screen each message goes to; tests use it
+	// to see what the root does with a screen's commands.
+	wrap func(screen) screen
 }
 
 // screen is what the root model needs of each screen.
@@ -85,6 +90,84 @@ type (
 	interruptMsg struct{}
 )
 
+// phase is where the root is in the current call's life, and in quitting.
+// Each reachable mix of the old flags (ended, closing, closed, quitting,
+// done) is one phase; moves lists the legal changes.
+type phase int
+
+const (
+	phaseIdle          phase = iota // no call: home, or an invite or join under way
+	phaseLive                       // a call is open and no bye has come
+	phaseClosing                    // the bye came (or was given up on); Close is under way
+	phaseEnded                      // Close returned; the call screen says how it ended
+	phaseQuitHangingUp              // quitting: HangUp called, waiting for the bye (at most hangUpWait)
+	phaseQuitClosing                // quitting: Close is under way; quit when it returns
+	phaseDone                       // tea.Quit returned; Run closes what is left
+)
+
+func (p phase) String() string {
+	switch p {
+	case phaseIdle:
+		return "idle"
+	case phaseLive:
+		return "live"
+	case phaseClosing:
+		return "closing"
+	case phaseEnded:
+		return "ended"
+	case phaseQuitHangingUp:
+		return "quit-hanging-up"
+	case phaseQuitClosing:
+		return "quit-closing"
+	case phaseDone:
+		return "done"
+	}
+	return "phase(" + strconv.Itoa(int(p)) + ")"
+}
+
+// moves are the legal changes of phase, and what makes them.
+var moves = map[phase][]phase{
+	phaseIdle: {
+		phaseLive, // adopt: a call is made (invite, join, echo)
+		phaseDone, // requestQuit: nothing to hang up
+	},
+	phaseLive: {
+		phaseClosing,       // bye: the ByeEvent, the events' end, or hangUpGrace over
+		phaseIdle,          // dropCall: home, a new invite, join or echo
+		phaseQuitHangingUp, // requestQuit
+	},
+	phaseClosing: {
+		phaseEnded,       // callClosedMsg
+		phaseIdle,        // dropCall
+		phaseQuitClosing, // requestQuit: wait for Close
+	},
+	phaseEnded: {
+		phaseIdle, // dropCall
+		phaseDone, // requestQuit
+	},
+	phaseQuitHangingUp: {
+		phaseQuitClosing, // bye: the ByeEvent, or hangUpWait over
+		phaseDone,        // requestQuit again
+	},
+	phaseQuitClosing: {
+		phaseDone, // callClosedMsg, or requestQuit again
+	},
+}
+
+// can reports whether the root may move from p to next; staying is
+// always allowed.
+func (p phase) can(next phase) bool {
+	return p == next || slices.Contains(moves[p], next)
+}
+
+// open reports whether a call is up and has not ended.
+func (p phase) open() bool { return p == phaseLive || p == phaseQuitHangingUp }
+
+// quitting reports whether the root is on its way out.
+func (p phase) quitting() bool {
+	return p == phaseQuitHangingUp || p == phaseQuitClosing || p == phaseDone
+}
+
 // model is the root of the UI. It owns the current call, routes messages
 // to the active screen and turns the screens' intents into engine calls.
 //
@@ -101,15 +184,10 @@ type model struct {
 	join          *joinScreen
 	talk          *callScreen
 
-	gen     int
-	call    Call
-	cancel  context.CancelFunc // stops an Invite or Join under way
-	ended   bool               // the call's ByeEvent has arrived
-	closing bool               // Close has been called
-	closed  bool               // Close has returned
-
-	quitting bool // hanging up in order to quit
-	done     bool // tea.Quit has been returned
+	gen    int
+	call   Call
+	cancel context.CancelFunc // stops an Invite or Join under way
+	phase  phase
 
 	// The screens before a call run inline, on the normal screen, under
 	// the last code printed there; the call (and a QR code) take the
@@ -156,26 +234,69 @@ func (m *model) tickCmd() tea.Cmd {
 	return m.cfg.tick(time.Second, func(time.Time) tea.Msg { return tickMsg{} })
 }
 
-func (m *model) current() screen {
-	switch m.active {
-	case onInvite:
-		return m.invite
-	case onJoin:
-		return m.join
-	case onCall:
-		return m.talk
+// to moves the root to phase next if moves allows it, and reports
+// whether it did; an illegal move leaves the phase as it is.
+func (m *model) to(next phase) bool {
+	if !m.phase.can(next) {
+		return false
 	}
-	return m.home
+	m.phase = next
+	return true
 }
 
-func (m *model) show(id screenID, s screen) {
+// quit moves to phaseDone and quits.
+func (m *model) quit() tea.Cmd {
+	m.to(phaseDone)
+	return tea.Quit
+}
+
+func (m *model) current() screen { return m.screen(m.active) }
+
+// screen returns screen id, or nil if it has not been made. Every
+// message to a screen goes through it (see tell).
+func (m *model) screen(id screenID) screen {
+	var s screen = m.home
+	switch id {
+	case onInvite:
+		if m.invite == nil {
+			return nil
+		}
+		s = m.invite
+	case onJoin:
+		if m.join == nil {
+			return nil
+		}
+		s = m.join
+	case onCall:
+		if m.talk == nil {
+			return nil
+		}
+		s = m.talk
+	}
+	if m.cfg.wrap != nil {
+		s = m.cfg.wrap(s)
+	}
+	return s
+}
+
+// tell hands msg to screen id and returns the screen's command.
+func (m *model) tell(id screenID, msg tea.Msg) tea.Cmd {
+	s := m.screen(id)
+	if s == nil {
+		return nil
+	}
+	_, cmd := s.Update(msg)
+	return cmd
+}
+
+func (m *model) show(id screenID) {
 	m.active = id
-	s.SetSize(m.width, m.screenHeight(id))
+	m.screen(id).SetSize(m.width, m.screenHeight(id))
 }
 
 // fullScreen reports whether the active screen takes the alternate
 // screen (see full).
-func (m *model) fullScreen() bool { return !m.done && m.full(m.active) }
+func (m *model) fullScreen() bool { return m.phase != phaseDone && m.full(m.active) }
 
 // full reports whether screen id takes the alternate screen: the call
 // does, and so does a QR code, which needs every row. The others run
@@ -246,7 +367,7 @@ func (m *model) screenMode(cmd tea.Cmd) tea.Cmd {
 	m.alt, m.altShown = want, false
 	m.resize()
 	switch {
-	case m.done:
+	case m.phase == phaseDone:
 		return tea.Sequence(tea.ExitAltScreen, cmd)
 	case want:
 		m.altAsks++
@@ -269,7 +390,7 @@ func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case matches(msg, m.sh.keys.Redraw):
 			return m, tea.ClearScreen
 		}
-		if m.quitting {
+		if m.phase.quitting() {
 			return m, nil
 		}
 	case tea.FocusMsg:
@@ -282,58 +403,52 @@ func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.tickCmd()
 	case interruptMsg, quitMsg:
 		return m, m.requestQuit()
-	case startCallMsg:
-		return m, m.startInvite()
-	case openJoinMsg:
-		return m, m.openJoin("")
-	case startEchoMsg:
-		return m, m.startEcho()
+	case startCallMsg, openJoinMsg, startEchoMsg, goHomeMsg:
+		if m.phase.quitting() {
+			// One still on its way when quitting began: keep the call
+			// being hung up, so that quitting finishes.
+			return m, nil
+		}
+		return m, m.intent(msg)
 	case echoStartedMsg:
 		return m, m.echoStarted(msg)
-	case goHomeMsg:
-		cmd := m.dropCall()
-		m.home.notice = ""
-		m.show(onHome, m.home)
-		return m, cmd
 	case inviteMadeMsg:
 		return m, m.inviteMade(msg)
 	case acceptedMsg:
 		if msg.gen != m.gen || m.invite == nil {
 			return m, nil
 		}
-		m.invite.Update(msg)
-		if msg.err == nil && !m.ended {
-			m.show(onCall, m.talk)
+		cmd := m.tell(onInvite, msg)
+		if msg.err == nil && m.phase.open() {
+			m.show(onCall)
 		}
-		return m, nil
+		return m, cmd
 	case joinedMsg:
 		return m, m.joined(msg)
 	case eventMsg:
 		return m, m.event(msg)
 	case callClosedMsg:
-		if msg.gen == m.gen {
-			m.closed = true
-			if m.quitting {
-				m.done = true
-				return m, tea.Quit
-			}
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		switch m.phase {
+		case phaseClosing:
+			m.to(phaseEnded)
+		case phaseQuitClosing:
+			return m, m.quit()
 		}
 		return m, nil
 	case hangUpMsg:
-		if m.call == nil || m.ended {
+		if !m.phase.open() {
 			return m, nil
 		}
 		m.call.HangUp()
 		gen := m.gen
 		return m, m.cfg.tick(hangUpGrace, func(time.Time) tea.Msg { return hangUpTimeoutMsg{gen: gen} })
 	case hangUpTimeoutMsg:
-		switch {
-		case msg.gen != m.gen || m.call == nil:
-		case !m.ended:
+		if msg.gen == m.gen && m.phase.open() {
 			// No bye came: end the call here.
 			return m, m.bye(event.ByeEvent{Reason: "hung up", Undelivered: m.talk.pending()})
-		case m.quitting:
-			return m, m.closeCall()
 		}
 		return m, nil
 	case copiedMsg:
@@ -341,8 +456,25 @@ func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
-	_, cmd := m.current().Update(msg)
-	return m, cmd
+	return m, m.tell(m.active, msg)
+}
+
+// intent carries out what a screen asked for.
+func (m *model) intent(msg tea.Msg) tea.Cmd {
+	switch msg.(type) {
+	case startCallMsg:
+		return m.startInvite()
+	case openJoinMsg:
+		return m.openJoin("")
+	case startEchoMsg:
+		return m.startEcho()
+	case goHomeMsg:
+		cmd := m.dropCall()
+		m.home.setNotice("")
+		m.show(onHome)
+		return cmd
+	}
+	return nil
 }
 
 // View renders the active screen. It renders nothing once the UI has
@@ -350,7 +482,7 @@ func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 // drawn inline, the call screen would scroll the code printed above out
 // of view.
 func (m *model) View() string {
-	if m.done || m.alt && !m.altShown {
+	if m.phase == phaseDone || m.alt && !m.altShown {
 		return ""
 	}
 	return m.current().View()
@@ -359,12 +491,11 @@ func (m *model) View() string {
 // startInvite drops any call and makes a fresh invite.
 func (m *model) startInvite() tea.Cmd {
 	drop := m.dropCall()
-	m.gen++
 	gen := m.gen
 	ctx, cancel := context.WithCancel(m.cfg.ctx)
 	m.cancel = cancel
 	m.invite = newInviteScreen(m.sh)
-	m.show(onInvite, m.invite)
+	m.show(onInvite)
 	newCall := m.cfg.newCall
 	return tea.Batch(drop, func() tea.Msg {
 		call, err := newCall()
@@ -381,7 +512,7 @@ func (m *model) startInvite() tea.Cmd {
 }
 
 func (m *model) inviteMade(msg inviteMadeMsg) tea.Cmd {
-	if msg.gen != m.gen || m.quitting {
+	if msg.gen != m.gen || m.phase != phaseIdle {
 		return closeCmd(msg.call)
 	}
 	m.cancel = nil
@@ -401,14 +532,12 @@ func (m *model) inviteMade(msg inviteMadeMsg) tea.Cmd {
 // command line is checked at once.
 func (m *model) openJoin(code string) tea.Cmd {
 	drop := m.dropCall()
-	m.gen++
 	m.join = newJoinScreen(m.sh, m.joinCmd)
-	m.show(onJoin, m.join)
+	m.show(onJoin)
 	if code == "" {
 		return drop
 	}
-	m.join.box.SetValue(code)
-	return tea.Batch(drop, m.join.submit())
+	return tea.Batch(drop, m.join.submitCode(code))
 }
 
 // joinCmd makes a call and joins the invite with it. A refused invite
@@ -433,27 +562,26 @@ func (m *model) joinCmd(invite string) tea.Cmd {
 }
 
 func (m *model) joined(msg joinedMsg) tea.Cmd {
-	if msg.gen != m.gen || m.quitting || m.call != nil {
+	if msg.gen != m.gen || m.phase != phaseIdle {
 		return closeCmd(msg.call)
 	}
 	m.cancel = nil
-	m.join.Update(msg)
+	cmd := m.tell(onJoin, msg)
 	if msg.err != nil {
-		return nil
+		return cmd
 	}
-	return tea.Batch(m.adopt(msg.call), m.printCode("Your answer code; send it back to your peer:", msg.answer))
+	return tea.Batch(cmd, m.adopt(msg.call), m.printCode("Your answer code; send it back to your peer:", msg.answer))
 }
 
 // startEcho drops any call and starts the echo test.
 func (m *model) startEcho() tea.Cmd {
 	if m.cfg.newEcho == nil {
-		m.home.notice = "The echo test is not available here."
+		m.home.setNotice("The echo test is not available here.")
 		return nil
 	}
 	drop := m.dropCall()
-	m.gen++
-	m.home.notice = "Starting the echo test…"
-	m.show(onHome, m.home)
+	m.home.setNotice("Starting the echo test…")
+	m.show(onHome)
 	gen, newEcho := m.gen, m.cfg.newEcho
 	return tea.Batch(drop, func() tea.Msg {
 		call, err := newEcho()
@@ -462,24 +590,25 @@ func (m *model) startEcho() tea.Cmd {
 }
 
 func (m *model) echoStarted(msg echoStartedMsg) tea.Cmd {
-	if msg.gen != m.gen || m.quitting || m.call != nil {
+	if msg.gen != m.gen || m.phase != phaseIdle {
 		return closeCmd(msg.call)
 	}
 	if msg.err != nil {
-		m.home.notice = "Echo test: " + msg.err.Error()
+		m.home.setNotice("Echo test: " + msg.err.Error())
 		return nil
 	}
-	m.home.notice = ""
+	m.home.setNotice("")
 	listen := m.adopt(msg.call)
 	m.echo = true
-	m.show(onCall, m.talk)
+	m.show(onCall)
 	return listen
 }
 
 // adopt makes call the current one and starts listening to its events.
+// The root is idle: every caller checks.
 func (m *model) adopt(call Call) tea.Cmd {
 	m.call, m.echo = call, false
-	m.ended, m.closing, m.closed = false, false, false
+	m.to(phaseLive)
 	m.talk = newCallScreen(m.sh, call)
 	m.talk.SetSize(m.width, m.screenHeight(onCall))
 	return m.cfg.listen(m.gen, call.Events())
@@ -498,57 +627,58 @@ func (m *model) event(msg eventMsg) tea.Cmd {
 	if msg.gen != m.gen || m.call == nil {
 		return nil // an old call's: stop listening to it
 	}
-	if !msg.ok {
-		if !m.ended { // closed without a bye
-			return m.bye(event.ByeEvent{Reason: "the call was closed", Err: errClosed})
-		}
-		return nil
+	if !msg.ok { // closed without a bye, if the call is still open
+		return m.bye(event.ByeEvent{Reason: "the call was closed", Err: errClosed})
 	}
 	next := m.cfg.listen(m.gen, m.call.Events())
 	switch ev := msg.ev.(type) {
 	case event.ByeEvent:
 		return m.bye(ev) // the last event: no re-arming
 	case event.StateEvent:
-		m.talk.Update(ev)
+		cmd := m.tell(onCall, ev)
 		switch {
 		case ev.State == event.StateConnected && m.active == onJoin:
-			m.show(onCall, m.talk)
+			m.show(onCall)
 		case ev.State == event.StateConnecting && m.active == onJoin:
-			m.join.hint = ev.Detail
+			m.join.setHint(ev.Detail)
 		}
+		return tea.Batch(next, cmd)
 	case event.ChatEvent:
-		m.talk.Update(ev)
+		cmd := m.tell(onCall, ev)
 		// Ring when the terminal says it is not in focus, or has said
 		// nothing of its focus.
 		if m.focus != focusIn && !m.echo {
-			return tea.Batch(next, m.sh.notify.cmd())
+			return tea.Batch(next, cmd, m.sh.notify.cmd())
 		}
+		return tea.Batch(next, cmd)
 	default:
-		m.talk.Update(ev)
+		return tea.Batch(next, m.tell(onCall, ev))
 	}
-	return next
 }
 
 // errClosed is the error of a call whose events ended without a bye.
 var errClosed = errString("the call was closed")
 
-// bye ends the current call: the call screen says how, and the call is
-// closed.
+// bye ends the current call, if it is open: the call screen says how,
+// and the call is closed.
 func (m *model) bye(ev event.ByeEvent) tea.Cmd {
-	m.ended = true
-	m.talk.end(ev)
-	if !m.quitting {
-		m.show(onCall, m.talk)
+	switch m.phase {
+	case phaseLive:
+		m.to(phaseClosing)
+		m.talk.end(ev)
+		m.show(onCall)
+	case phaseQuitHangingUp:
+		m.to(phaseQuitClosing)
+		m.talk.end(ev)
+	default:
+		return nil // it has ended already
 	}
 	return m.closeCall()
 }
 
-// closeCall closes the current call once, in a command.
+// closeCall closes the current call in a command; callClosedMsg says it
+// returned. Only bye calls it, once per call, leaving an open phase.
 func (m *model) closeCall() tea.Cmd {
-	if m.call == nil || m.closing {
-		return nil
-	}
-	m.closing = true
 	call, gen := m.call, m.gen
 	return func() tea.Msg {
 		_ = call.Close()
@@ -567,20 +697,22 @@ func closeCmd(call Call) tea.Cmd {
 	}
 }
 
-// dropCall stops whatever the current call is doing and closes it. Only
-// the invite and join screens and the end of a call lead here, so there is
-// no conversation to hang up politely.
+// dropCall stops whatever the current call is doing and closes it, and
+// starts a new generation, so that the old call's messages are dropped.
+// Only the invite and join screens and the end of a call lead here, so
+// there is no conversation to hang up politely; never while quitting.
 func (m *model) dropCall() tea.Cmd {
 	if m.cancel != nil {
 		m.cancel()
 		m.cancel = nil
 	}
 	var cmd tea.Cmd
-	if m.call != nil && !m.closing {
+	if m.phase == phaseLive {
 		cmd = closeCmd(m.call)
 	}
 	m.call = nil
-	m.ended, m.closing, m.closed = false, false, false
+	m.to(phaseIdle)
+	m.gen++
 	return cmd
 }
 
@@ -588,29 +720,23 @@ func (m *model) dropCall() tea.Cmd {
 // hangUpWait), Close, quit. Asked a second time, it quits at once; Run
 // closes what is left.
 func (m *model) requestQuit() tea.Cmd {
-	if m.quitting {
-		m.done = true
-		return tea.Quit
+	if m.phase.quitting() {
+		return m.quit()
 	}
-	m.quitting = true
 	if m.cancel != nil {
 		m.cancel()
 		m.cancel = nil
 	}
-	switch {
-	case m.call == nil || m.closed:
-		m.done = true
-		return tea.Quit
-	case m.closing:
+	switch m.phase {
+	case phaseIdle, phaseEnded:
+		return m.quit()
+	case phaseClosing:
+		m.to(phaseQuitClosing)
 		return nil // callClosedMsg quits
-	case m.ended:
-		return m.closeCall()
 	}
+	m.to(phaseQuitHangingUp)
 	m.call.HangUp()
-	if m.talk != nil {
-		m.talk.hangingUp = true
-		m.talk.setNotice("hanging up…", false)
-	}
+	m.talk.markHangingUp()
 	gen := m.gen
 	return m.cfg.tick(hangUpWait, func(time.Time) tea.Msg { return hangUpTimeoutMsg{gen: gen} })
 }

@@ -120,13 +120,13 @@ func Run(opts Options) error {
 
 // filter turns SIGINT and SIGTERM, which Bubble Tea reports as
 // InterruptMsg and QuitMsg, into a clean hang-up. A QuitMsg from the model
-// itself (done is set) passes.
+// itself (in phaseDone) passes.
 func filter(m tea.Model, msg tea.Msg) tea.Msg {
 	switch msg.(type) {
 	case tea.InterruptMsg:
 		return interruptMsg{}
 	case tea.QuitMsg:
-		if mm, ok := m.(*model); ok && !mm.done {
+		if mm, ok := m.(*model); ok && mm.phase != phaseDone {
 			return interruptMsg{}
 		}
 	}
