@@ -9,7 +9,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=nolibopusfile)
 # minute instead.
 FUZZTIME ?=
 
-.PHONY: help setup setup-test build run test fuzz vet fmt bench
+.PHONY: help setup setup-test build run test test-slow fuzz vet fmt bench
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -28,10 +28,14 @@ run: build ## set up, build and run parley
 
 test: setup-test vet ## set up and run every test, with the race detector and brief fuzzing
 	go test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory test-slow
 	$(MAKE) --no-print-directory fuzz
 
 bench: build ## run the full benchmark (about 3 min) and write BENCH.md from its output
 	scripts/bench
+
+test-slow: ## the tests that take minutes of real time (pion's own timing)
+	PARLEY_SLOW=1 go test -race -count=1 -timeout 10m -run '^(TestAnswerThreeMinutesLate)$$' ./internal/cli
 
 fuzz: ## run each fuzz test briefly (FUZZTIME=1m for longer)
 	go test -run '^$$' -fuzz '^FuzzParseCode$$' -fuzztime $(or $(FUZZTIME),150000x) ./rtc

@@ -14,13 +14,14 @@
 // alternate screen. On quitting, the inline UI clears itself, and the
 // printed codes stay in the terminal's scrollback.
 //
-// The package talks to the call engine only through the Call interface
-// and the Event types defined here, so it builds and tests without cgo,
-// a network or a sound card; the program's main package adapts the real
-// engine to it. Every screen is a component with Init, Update, View and
-// SetSize; the root model owns the current call, reads its events through
-// one command that it re-arms after each event, and routes messages to
-// the active screen. Time is read through a Clock, so tests can fix it.
+// The package talks to the call only through the Call interface defined
+// here and the events of package event, so it builds and tests without
+// cgo, a network or a sound card; a session (internal/session) is the
+// real Call. Every screen is a component with Init, Update, View and
+// SetSize; the root model owns the current call, whose life is one
+// phase with its moves in one table, reads its events through one command
+// that it re-arms after each event, routes messages to the active screen
+// and passes on the commands the screens return. Time is read through a Clock, so tests can fix it.
 //
 // Text from the peer is shown only after safetext.Clean has removed escape
 // sequences, control characters and bidi overrides from it.

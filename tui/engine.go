@@ -6,10 +6,9 @@ import (
 	"parley/internal/event"
 )
 
-// Call is what the terminal UI needs from the call engine. It mirrors the
-// methods of parley/rtc.Call so that an adapter can wrap it, and it is
-// defined here, where it is used, so that this package needs neither cgo
-// nor a network to build and test.
+// Call is what the terminal UI needs of a call and its sound; a
+// *session.Session is one. It is defined here, where it is used, so that
+// this package needs neither cgo nor a network to build and test.
 //
 // The UI calls Invite, Accept, Join and Close from commands (off the UI
 // goroutine); Send and HangUp are called from Update and must not block.
