@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"parley/bench"
-	"parley/headless"
 )
 
 const benchUsage = `Usage: parley bench [--json] [--scenario NAME]... [--duration S] [--cpuprofile FILE]
@@ -47,31 +46,31 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return headless.ExitOK
+			return ExitOK
 		}
-		return headless.ExitUsage
+		return ExitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "parley bench: unexpected argument %q\n", fs.Arg(0))
-		return headless.ExitUsage
+		return ExitUsage
 	}
 	scenarios, err := bench.Find(names.values)
 	if err != nil {
 		fmt.Fprintf(stderr, "parley bench: %v\n", err)
-		return headless.ExitUsage
+		return ExitUsage
 	}
 	if *profile != "" {
 		stop, err := startProfile(*profile)
 		if err != nil {
 			fmt.Fprintf(stderr, "parley bench: %v\n", err)
-			return headless.ExitFailure
+			return ExitFailure
 		}
 		defer stop()
 	}
 	rep, err := bench.Run(ctx, bench.Options{Scenarios: scenarios, Duration: time.Duration(dur), Cost: true, Progress: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "parley bench: %v\n", err)
-		return headless.ExitFailure
+		return ExitFailure
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -82,9 +81,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "parley bench: %v\n", err)
-		return headless.ExitFailure
+		return ExitFailure
 	}
-	return headless.ExitOK
+	return ExitOK
 }
 
 // startProfile starts a CPU profile to path; stop ends it and closes the

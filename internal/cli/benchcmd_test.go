@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"parley/headless"
 )
 
 // TestBenchUsage: mistakes in parley bench's flags are one-line errors,
@@ -17,10 +16,10 @@ func TestBenchUsage(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"--scenario", "nope"}, headless.ExitUsage, `no scenario "nope"`},
-		{[]string{"--duration", "soon"}, headless.ExitUsage, "want seconds"},
-		{[]string{"extra"}, headless.ExitUsage, `unexpected argument "extra"`},
-		{[]string{"--scenario", "clean-20ms", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir")}, headless.ExitFailure, "CPU profile"},
+		{[]string{"--scenario", "nope"}, ExitUsage, `no scenario "nope"`},
+		{[]string{"--duration", "soon"}, ExitUsage, "want seconds"},
+		{[]string{"extra"}, ExitUsage, `unexpected argument "extra"`},
+		{[]string{"--scenario", "clean-20ms", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir")}, ExitFailure, "CPU profile"},
 	} {
 		var out, errs strings.Builder
 		if code := runBench(context.Background(), tc.args, &out, &errs); code != tc.code || !strings.Contains(errs.String(), tc.msg) {

@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"parley/audio"
-	"parley/headless"
 )
 
 // listDevices prints the sound devices, for --audio-in and --audio-out.
@@ -15,22 +14,21 @@ func listDevices(stdout, stderr io.Writer) int {
 	// The sound libraries print to fd 2 while probing; keep it off the
 	// terminal.
 	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		if orig, restore, err := audio.RedirectStderr(null); err == nil {
-			defer restore()
-			if stderr == os.Stderr {
-				stderr = orig
-			}
-		}
+		orig, restore := redirectStderr(null)
 		defer null.Close()
+		defer restore()
+		if stderr == os.Stderr {
+			stderr = orig
+		}
 	}
 	l, err := audio.Devices(audio.BackendAuto)
 	if errors.Is(err, audio.ErrNoDevice) || err == nil && len(l.Capture) == 0 && len(l.Playback) == 0 {
 		fmt.Fprintln(stdout, "No sound devices found: calls from this machine are text only.")
-		return headless.ExitOK
+		return ExitOK
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "parley: %v\n", err)
-		return headless.ExitFailure
+		return ExitFailure
 	}
 	for _, group := range []struct {
 		title string
@@ -48,5 +46,5 @@ func listDevices(stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  %d  %s%s\n", d.Index, d.Name, def)
 		}
 	}
-	return headless.ExitOK
+	return ExitOK
 }
