@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // TestBenchUsage: mistakes in parley bench's flags are one-line errors,
