@@ -55,7 +55,7 @@ func (c *Call) onTrack(track *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 				return
 			}
 			if r := c.audioRecv.Load(); r != nil {
-				(*r)(pkt, time.Now())
+				(*r)(pkt, c.now())
 			}
 		}
 	}()
@@ -180,7 +180,7 @@ func (c *Call) sampleStats() {
 		return
 	}
 	c.checkChatStall()
-	now, m := time.Now(), c.Stats()
+	now, m := c.now(), c.Stats()
 	if prev := c.lastStats; !c.lastStatsAt.IsZero() {
 		dt := now.Sub(c.lastStatsAt).Seconds()
 		e := StatsEvent{RTT: m.RTT, LossOut: m.PeerFractionLost, Jitter: m.Jitter}
