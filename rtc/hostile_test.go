@@ -16,6 +16,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"parley/internal/clock"
 	"parley/internal/rawpeer"
 )
 
@@ -545,5 +546,73 @@ func TestHostileBigMessages(t *testing.T) {
 				t.Fatal("audio stopped with the chat")
 			}
 		}
+	})
+}
+
+// TestHostileByeWait: a peer that says bye and never acknowledges what it
+// was sent is answered after byeWait, on the call's clock, and the
+// message is reported undelivered.
+func TestHostileByeWait(t *testing.T) {
+	cfg, fc := onFake(sdpConfig())
+	c, raw := inviteRawWith(t, rawpeer.Options{Chat: true}, cfg)
+	waitConnected(t, c)
+	chat := rawChat(t, raw)
+	id, _ := c.Send("never acknowledged")
+	<-raw.Messages
+	chat.Send(rawpeer.Bye())
+	until(t, c, "bye from the peer", func() bool { return c.peerBye })
+	start := fc.Now()
+	bye := nextAdvancing[ByeEvent](t, fc, hangUpPoll, c)
+	if took := fc.Now().Sub(start); took < byeWait || took > byeWait+time.Second {
+		t.Errorf("answered the bye after %v; want byeWait (%v)", took, byeWait)
+	}
+	if bye.Reason != "peer hung up" || len(bye.Undelivered) != 1 || bye.Undelivered[0] != id || bye.Err == nil {
+		t.Errorf("bye %+v; want the peer's hang-up, message %d undelivered", bye, id)
+	}
+}
+
+// TestHostileHangUpWhenDelivered: a patient hang-up to a peer that never
+// acknowledges ends once the peer has been idle for idleWait, and, while
+// the peer goes on sending, after hangUpMax.
+func TestHostileHangUpWhenDelivered(t *testing.T) {
+	start := func(t *testing.T) (*Call, *webrtc.DataChannel, *clock.Fake, uint64) {
+		cfg, fc := onFake(sdpConfig())
+		c, raw := inviteRawWith(t, rawpeer.Options{Chat: true}, cfg)
+		waitConnected(t, c)
+		chat := rawChat(t, raw)
+		id, _ := c.Send("never acknowledged")
+		<-raw.Messages
+		c.HangUpWhenDelivered()
+		flush(c)
+		return c, chat, fc, id
+	}
+	check := func(t *testing.T, bye ByeEvent, id uint64, took, want, slack time.Duration) {
+		t.Helper()
+		if took < want || took > want+slack {
+			t.Errorf("hung up after %v; want %v", took, want)
+		}
+		if bye.Reason != "hung up" || len(bye.Undelivered) != 1 || bye.Undelivered[0] != id {
+			t.Errorf("bye %+v; want a hang-up with message %d undelivered", bye, id)
+		}
+	}
+	t.Run("idle", func(t *testing.T) {
+		c, _, fc, id := start(t)
+		t0 := fc.Now()
+		bye := nextAdvancing[ByeEvent](t, fc, hangUpPoll, c)
+		check(t, bye, id, fc.Now().Sub(t0), idleWait, hangUpPoll)
+	})
+	t.Run("max", func(t *testing.T) {
+		c, chat, fc, id := start(t)
+		t0 := fc.Now()
+		// The peer delivers a message of its own each second: never idle.
+		for i := uint64(1); !on(c, func() bool { return c.finished }); i++ {
+			if i > 2*uint64(hangUpMax/time.Second) {
+				t.Fatalf("still hanging up after %v", fc.Now().Sub(t0))
+			}
+			chat.Send(rawpeer.Message(i, "still here"))
+			until(t, c, "message from the peer", func() bool { return c.seen.has(i) })
+			advance(fc, time.Second, c)
+		}
+		check(t, next[ByeEvent](t, c), id, fc.Now().Sub(t0), hangUpMax, time.Second)
 	})
 }
