@@ -62,9 +62,11 @@ type Config struct {
 	// network (vnet). Nil is the real one.
 	Net transport.Net
 
-	// Clock is what the call's own timeouts, and the times it reports,
-	// run on; pion's timers (ICE, DTLS, SCTP) keep the wall clock. Nil is
-	// the wall clock; tests set a clock.Fake.
+	// Clock runs the call's own timeouts and tells the times it reports
+	// (ChatEvent.At, audio arrival, stats); pion's timers (ICE, DTLS,
+	// SCTP) keep the wall clock. Nil is the wall clock. On a clock.Fake,
+	// each of the call's waits, its polls included, lasts until the test
+	// moves the clock.
 	Clock clock.Clock
 
 	// Log receives diagnostics, pion's included. Nil discards them.

@@ -10,8 +10,9 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// AudioReceiver takes the peer's audio packets as they arrive. It is called
-// on the call's receive goroutine and must not block.
+// AudioReceiver takes the peer's audio packets as they arrive, with their
+// arrival time on the call's clock (Config.Clock). It is called on the
+// call's receive goroutine and must not block.
 type AudioReceiver func(pkt *rtp.Packet, arrival time.Time)
 
 // SetAudioReceiver sets where the peer's audio packets go; nil drops them.
