@@ -114,13 +114,6 @@ func (f *Fake) remove(t *fakeTimer) bool {
 	return false
 }
 
-// Armed returns how many timers are waiting to fire.
-func (f *Fake) Armed() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.armed)
-}
-
 // BlockUntil waits until at least n timers are waiting to fire, so that
 // a test advances the clock only once the code under test has armed what
 // it means to. It returns ctx's error if ctx ends first.
