@@ -18,6 +18,8 @@ import (
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
+
+	"parley/internal/clock"
 )
 
 // DefaultSTUN is the STUN server used when none is configured.
@@ -60,9 +62,36 @@ type Config struct {
 	// network (vnet). Nil is the real one.
 	Net transport.Net
 
+	// Clock runs the call's own timeouts and tells the times it reports
+	// (ChatEvent.At, audio arrival, stats); pion's timers (ICE, DTLS,
+	// SCTP) keep the wall clock. Nil is the wall clock. On a clock.Fake,
+	// each of the call's waits, its polls included, lasts until the test
+	// moves the clock.
+	Clock clock.Clock
+
 	// Log receives diagnostics, pion's included. Nil discards them.
 	Log io.Writer
 }
+
+// The defaults of Config's timeouts.
+const (
+	defaultGatherTimeout  = 1500 * time.Millisecond
+	defaultConnectTimeout = 30 * time.Second
+	defaultAnswerWait     = 5 * time.Minute
+	defaultSilenceTimeout = 4 * time.Second
+	defaultLostTimeout    = 9 * time.Second
+)
+
+// pion's own timers, on the wall clock whatever Config.Clock is.
+const (
+	// iceKeepalive is how often ICE sends a keepalive on the selected
+	// pair: several fit in SilenceTimeout, so a quiet peer is not taken
+	// for a lost one.
+	iceKeepalive = time.Second
+	// sctpRTOMax caps SCTP's retransmission timeout (RFC 4960's 60 s by
+	// default), so that chat lost on a bad path is resent within seconds.
+	sctpRTOMax = 2 * time.Second
+)
 
 func (c *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
@@ -70,13 +99,16 @@ func (c *Config) setDefaults() {
 			*d = v
 		}
 	}
-	def(&c.GatherTimeout, 1500*time.Millisecond)
-	def(&c.ConnectTimeout, 30*time.Second)
-	def(&c.AnswerWait, 5*time.Minute)
-	def(&c.SilenceTimeout, 4*time.Second)
-	def(&c.LostTimeout, 9*time.Second)
+	def(&c.GatherTimeout, defaultGatherTimeout)
+	def(&c.ConnectTimeout, defaultConnectTimeout)
+	def(&c.AnswerWait, defaultAnswerWait)
+	def(&c.SilenceTimeout, defaultSilenceTimeout)
+	def(&c.LostTimeout, defaultLostTimeout)
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
 	}
 }
 
@@ -134,11 +166,11 @@ type Call struct {
 	lastFlood time.Time
 	finished  bool
 	pending   []Event
-	connTimer *time.Timer
-	hintTimer *time.Timer
-	lostTimer *time.Timer
-	hupTimer  *time.Timer
-	hupWatch  *time.Timer
+	connTimer clock.Timer
+	hintTimer clock.Timer
+	lostTimer clock.Timer
+	hupTimer  clock.Timer
+	hupWatch  clock.Timer
 
 	statsMu  sync.Mutex // GetStats and Close never overlap
 	pcClosed bool
@@ -157,13 +189,13 @@ type Call struct {
 	queuedChat  int // bytes of the ChatEvents in pending, with chatOverhead each
 	dropped     int // the peer's messages dropped and not yet reported
 	dropFirst   time.Time
-	dropTimer   *time.Timer
+	dropTimer   clock.Timer
 	muteShown   bool
 	muteShownAt time.Time
-	muteTimer   *time.Timer
+	muteTimer   clock.Timer
 	saidBig     bool
 
-	statsTimer  *time.Timer
+	statsTimer  clock.Timer
 	lastStats   MediaStats
 	lastStatsAt time.Time
 }
@@ -238,7 +270,7 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 	}
 	// ICE itself never gives up: the call decides (SilenceTimeout,
 	// LostTimeout), so a joiner can wait minutes for the caller.
-	se.SetICETimeouts(cfg.SilenceTimeout, 0, time.Second)
+	se.SetICETimeouts(cfg.SilenceTimeout, 0, iceKeepalive)
 	se.SetSTUNGatherTimeout(cfg.GatherTimeout * 2 / 3)
 	// A pair with a peer-reflexive candidate is nominated as soon as it
 	// is the best that works, not after pion's default second, so that an
@@ -266,7 +298,7 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 	}
 	se.SetSCTPMaxMessageSize(sctpMaxMessage)
 	se.DetachDataChannels() // the call reads chat itself: readChat
-	se.SetSCTPRTOMax(2 * time.Second)
+	se.SetSCTPRTOMax(sctpRTOMax)
 	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: cfg.Log, DefaultLogLevel: logging.LogLevelWarn}
 
 	var me webrtc.MediaEngine
@@ -465,11 +497,11 @@ func (c *Call) gather(ctx context.Context, desc webrtc.SessionDescription) (*web
 	if err := c.pc.SetLocalDescription(desc); err != nil {
 		return nil, fmt.Errorf("set local description: %w", err)
 	}
-	t := time.NewTimer(c.cfg.GatherTimeout)
+	t := c.cfg.Clock.NewTimer(c.cfg.GatherTimeout)
 	defer t.Stop()
 	select {
 	case <-complete:
-	case <-t.C:
+	case <-t.C():
 		c.logf("gathering: timed out after %v; using the candidates found so far", c.cfg.GatherTimeout)
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -545,7 +577,7 @@ func (c *Call) run() {
 }
 
 func (c *Call) teardown() {
-	for _, t := range []*time.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer} {
+	for _, t := range []clock.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer} {
 		stopTimer(t)
 	}
 	c.statsMu.Lock()
@@ -561,10 +593,14 @@ func (c *Call) teardown() {
 // post runs f on the call's goroutine. It never blocks.
 func (c *Call) post(f func()) { c.inbox.put(f) }
 
-// after runs f on the call's goroutine once d has passed.
-func (c *Call) after(d time.Duration, f func()) *time.Timer {
-	return time.AfterFunc(d, func() { c.post(f) })
+// after runs f on the call's goroutine once d has passed on the call's
+// clock. The timer only posts, so a clock may fire it on any goroutine.
+func (c *Call) after(d time.Duration, f func()) clock.Timer {
+	return c.cfg.Clock.AfterFunc(d, func() { c.post(f) })
 }
+
+// now reads the call's clock.
+func (c *Call) now() time.Time { return c.cfg.Clock.Now() }
 
 // maxPending bounds the events waiting to be read from Events. The peer's
 // messages have their own bound (maxQueuedChat); what else comes

@@ -129,7 +129,8 @@ func TestCallChatAndHangUp(t *testing.T) {
 // TestPeerMuted: muting is told to the peer, even when it happens before
 // the chat channel opens.
 func TestPeerMuted(t *testing.T) {
-	a, b := pair(t, loopbackConfig())
+	cfg, fc := onFake(loopbackConfig())
+	a, b := pair(t, cfg)
 	a.SetMuted(true) // most likely before the channel is open: queued
 	waitConnected(t, b)
 	if m := next[PeerMutedEvent](t, b); !m.Muted {
@@ -137,15 +138,19 @@ func TestPeerMuted(t *testing.T) {
 	}
 	a.SetMuted(true) // no change: nothing sent
 	a.SetMuted(false)
+	// b shows the change muteShowEvery after the last.
+	until(t, b, "unmute at b", func() bool { return !b.peerMuted })
+	advance(fc, muteShowEvery, b)
 	if m := next[PeerMutedEvent](t, b); m.Muted {
 		t.Errorf("b got %+v; want unmuted", m)
 	}
 	a.HangUp()
-	next[ByeEvent](t, b)
+	nextAdvancing[ByeEvent](t, fc, byeFlushPoll, b) // b polls its bye out
 }
 
 // TestGatherTimeout points the call at a STUN server that never answers:
-// the invite must still come within the gather timeout.
+// the invite must still come within the gather timeout, which is the
+// call's to keep: took is on its clock, moved on to the timeout at once.
 func TestGatherTimeout(t *testing.T) {
 	hole, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -154,14 +159,36 @@ func TestGatherTimeout(t *testing.T) {
 	defer hole.Close()
 	cfg := loopbackConfig()
 	cfg.STUN = []string{"stun:" + hole.LocalAddr().String()}
+	cfg, fc := onFake(cfg)
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	start := time.Now()
-	code, err := c.Invite(context.Background())
-	took := time.Since(start)
+	start := fc.Now()
+	type result struct {
+		code string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, err := c.Invite(context.Background())
+		done <- result{code, err}
+	}()
+	blockUntil(t, fc, 1) // the gather timer
+	// pion gathers the host candidates in a moment, then waits for STUN.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if d := c.pc.LocalDescription(); d != nil && strings.Contains(d.SDP, "typ host") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no host candidate within 10 s")
+		}
+	}
+	fc.Advance(defaultGatherTimeout)
+	r := <-done
+	code, err := r.code, r.err
+	took := fc.Now().Sub(start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +281,7 @@ func TestAudioFlows(t *testing.T) {
 func TestNoPathDoctor(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.ConnectTimeout = 2 * time.Second
+	cfg, fc := onFake(cfg)
 	ctx := context.Background()
 	a, err := New(cfg)
 	if err != nil {
@@ -274,6 +302,8 @@ func TestNoPathDoctor(t *testing.T) {
 	if err := a.Accept(answer); err != nil {
 		t.Fatal(err)
 	}
+	until(t, a, "connect timer", func() bool { return a.connTimer != nil })
+	advance(fc, cfg.ConnectTimeout, a)
 	bye := next[ByeEvent](t, a)
 	if bye.Err == nil || !strings.Contains(bye.Reason, "could not connect within 2s") || !strings.Contains(bye.Reason, "--stun none") {
 		t.Errorf("bye = %q; want a no-path reason with advice", bye.Reason)
@@ -283,8 +313,12 @@ func TestNoPathDoctor(t *testing.T) {
 // TestChatFlood sends more than the rate limit at once: the excess is not
 // acknowledged (so the sender sees it undelivered), the receiver is told,
 // and the call goes on.
+//
+// On a fake clock that stands still while the flood arrives, the limit
+// allows the burst alone.
 func TestChatFlood(t *testing.T) {
-	a, b := pair(t, loopbackConfig())
+	cfg, fc := onFake(loopbackConfig())
+	a, b := pair(t, cfg)
 	waitConnected(t, a)
 	waitConnected(t, b)
 	big := strings.Repeat("x", MaxChatBytes)
@@ -294,9 +328,14 @@ func TestChatFlood(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next[ErrorEvent](t, b)
+	// All of it reaches b, shown or dropped, and a has b's acks, before
+	// the clock moves on.
+	until(t, b, "whole flood at b", func() bool { return b.seen.n+b.dropped == n })
+	shown := on(b, func() int { return b.seen.n })
+	until(t, a, "acks at a", func() bool { return len(a.unacked) == n-shown })
+	nextAdvancing[ErrorEvent](t, fc, dropQuiet/4, b)
 	a.HangUp()
-	bye := next[ByeEvent](t, a)
+	bye := nextAdvancing[ByeEvent](t, fc, hangUpPoll, a)
 	if len(bye.Undelivered) == 0 || len(bye.Undelivered) == n {
 		t.Errorf("%d of %d undelivered; want some but not all", len(bye.Undelivered), n)
 	}
@@ -390,6 +429,7 @@ func TestMalformedFrameDropped(t *testing.T) {
 func TestJoinerHint(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.ConnectTimeout = time.Second
+	cfg, fc := onFake(cfg)
 	caller, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -408,6 +448,8 @@ func TestJoinerHint(t *testing.T) {
 	if _, err := callee.Join(context.Background(), invite); err != nil {
 		t.Fatal(err)
 	}
+	until(t, callee, "hint timer", func() bool { return callee.hintTimer != nil })
+	advance(fc, cfg.ConnectTimeout, callee)
 	for {
 		s := next[StateEvent](t, callee)
 		if s.State != StateConnecting {

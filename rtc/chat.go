@@ -32,6 +32,10 @@ const (
 	// muteShowEvery bounds how often the peer's mute is shown; faster
 	// toggles show only their last state.
 	muteShowEvery = 250 * time.Millisecond
+	// chatCloseWait is how long a chat channel closed by the peer waits
+	// for the connection to close behind it before the call goes on
+	// without chat.
+	chatCloseWait = 300 * time.Millisecond
 	// recentIDs is how many of the peer's message ids are remembered to
 	// ignore a message sent twice.
 	recentIDs = 1024
@@ -157,7 +161,7 @@ func (c *Call) SetMuted(on bool) {
 
 func (c *Call) onOpen() {
 	c.dcOpen = true
-	c.progress = time.Now()
+	c.progress = c.now()
 	for _, f := range c.outbox {
 		c.sendFrame(f)
 	}
@@ -191,7 +195,7 @@ func (c *Call) chatClosed() {
 		return
 	}
 	// The connection may be closing just behind the channel.
-	c.after(300*time.Millisecond, func() {
+	c.after(chatCloseWait, func() {
 		if c.transportClosed() {
 			c.closedUnderneath()
 		} else {
@@ -253,7 +257,7 @@ func (c *Call) chatUnusable(why error) {
 // here.
 func (c *Call) markChat() {
 	c.chatMark.Store(c.pc.SCTP().Stats().BytesReceived)
-	c.lastMessage.Store(time.Now().UnixNano())
+	c.lastMessage.Store(c.now().UnixNano())
 }
 
 // checkChatStall notices a peer message that can never arrive: SCTP
@@ -267,7 +271,7 @@ func (c *Call) checkChatStall() {
 		return
 	}
 	since := got - min(got, c.chatMark.Load())
-	quiet := time.Since(time.Unix(0, c.lastMessage.Load()))
+	quiet := c.now().Sub(time.Unix(0, c.lastMessage.Load()))
 	if since >= stallBytes && quiet >= stallQuiet && grew < stallGrowth {
 		c.chatUnusable(ErrChatStuck)
 	}
@@ -282,7 +286,7 @@ func (c *Call) onMessage(data []byte, isString bool) {
 			return
 		}
 		if c.admit(len(data)) {
-			c.emitChat(ChatEvent{Text: string(data), At: time.Now()})
+			c.emitChat(ChatEvent{Text: string(data), At: c.now()})
 		}
 		return
 	}
@@ -293,7 +297,7 @@ func (c *Call) onMessage(data []byte, isString bool) {
 	}
 	switch f.typ {
 	case frameMessage:
-		c.progress = time.Now() // the peer is still delivering
+		c.progress = c.now() // the peer is still delivering
 		if c.seen.has(f.id) {
 			c.sendFrame(frame{typ: frameAck, id: f.id})
 			return
@@ -303,9 +307,9 @@ func (c *Call) onMessage(data []byte, isString bool) {
 		}
 		c.seen.add(f.id)
 		c.sendFrame(frame{typ: frameAck, id: f.id})
-		c.emitChat(ChatEvent{ID: f.id, Text: f.text, At: time.Now()})
+		c.emitChat(ChatEvent{ID: f.id, Text: f.text, At: c.now()})
 	case frameAck:
-		c.progress = time.Now()
+		c.progress = c.now()
 		for i, id := range c.unacked {
 			if id == f.id {
 				c.unacked = append(c.unacked[:i], c.unacked[i+1:]...)
@@ -325,7 +329,7 @@ func (c *Call) onMessage(data []byte, isString bool) {
 // admit says whether a message of n bytes from the peer can be shown: it
 // is within the rate limit and the queue of unread messages has room.
 func (c *Call) admit(n int) bool {
-	if c.queuedChat+n+chatOverhead > maxQueuedChat || !c.chatLimit.AllowN(time.Now(), n+chatOverhead) {
+	if c.queuedChat+n+chatOverhead > maxQueuedChat || !c.chatLimit.AllowN(c.now(), n+chatOverhead) {
 		c.dropChat(1)
 		return false
 	}
@@ -335,12 +339,13 @@ func (c *Call) admit(n int) bool {
 // dropChat counts the peer's messages dropped in a flood; the count is
 // reported in one line once the flood pauses.
 func (c *Call) dropChat(n int) {
+	now := c.now()
 	if c.dropped == 0 {
-		c.dropFirst = time.Now()
+		c.dropFirst = now
 	}
 	c.dropped += n
 	stopTimer(c.dropTimer)
-	wait := min(dropQuiet, time.Until(c.dropFirst.Add(dropReportMax)))
+	wait := min(dropQuiet, c.dropFirst.Add(dropReportMax).Sub(now))
 	c.dropTimer = c.after(max(0, wait), c.reportDropped)
 }
 
@@ -363,7 +368,8 @@ func (c *Call) showMute() {
 	if c.muteTimer != nil {
 		return // a showing is already due
 	}
-	wait := time.Until(c.muteShownAt.Add(muteShowEvery))
+	now := c.now()
+	wait := c.muteShownAt.Add(muteShowEvery).Sub(now)
 	if wait > 0 {
 		c.muteTimer = c.after(wait, func() {
 			c.muteTimer = nil
@@ -372,7 +378,7 @@ func (c *Call) showMute() {
 		return
 	}
 	if c.peerMuted != c.muteShown {
-		c.muteShown, c.muteShownAt = c.peerMuted, time.Now()
+		c.muteShown, c.muteShownAt = c.peerMuted, now
 		c.emit(PeerMutedEvent{Muted: c.peerMuted})
 	}
 }

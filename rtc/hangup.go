@@ -3,6 +3,8 @@ package rtc
 import (
 	"errors"
 	"time"
+
+	"parley/internal/clock"
 )
 
 // The hang-up's bounds. Delivering what was sent, then the exchange of
@@ -22,6 +24,11 @@ const (
 	byeWait = 3 * time.Second
 	// hangUpPoll is how often a patient hang-up checks its progress.
 	hangUpPoll = 250 * time.Millisecond
+	// byeFlushWait bounds how long the answer to the peer's bye may take
+	// to leave the send buffer before the call ends; byeFlushPoll is how
+	// often it is looked at.
+	byeFlushWait = 300 * time.Millisecond
+	byeFlushPoll = 10 * time.Millisecond
 )
 
 // HangUp ends the call politely and soon: messages already sent are
@@ -42,7 +49,8 @@ func (c *Call) hangUp(patient bool) {
 			return
 		}
 		c.hup = hupDraining
-		c.hupStart, c.progress = time.Now(), time.Now()
+		now := c.now()
+		c.hupStart, c.progress = now, now
 		c.hupPatient = patient
 		c.watchHangUp()
 		c.advance()
@@ -54,13 +62,14 @@ func (c *Call) watchHangUp() {
 	if c.finished {
 		return
 	}
+	now := c.now()
 	if c.hupPatient && c.state == StateConnecting {
 		// The clocks start once there is a peer to deliver to.
-		c.hupStart, c.progress = time.Now(), time.Now()
+		c.hupStart, c.progress = now, now
 	}
-	left := time.Until(c.hupStart.Add(hangUpWait))
+	left := c.hupStart.Add(hangUpWait).Sub(now)
 	if c.hupPatient {
-		left = min(time.Until(c.hupStart.Add(hangUpMax)), time.Until(c.progress.Add(idleWait)))
+		left = min(c.hupStart.Add(hangUpMax).Sub(now), c.progress.Add(idleWait).Sub(now))
 	}
 	if left <= 0 {
 		c.finish("hung up", nil)
@@ -127,14 +136,14 @@ func (c *Call) answerBye() {
 	}
 	c.hup = hupByeSent
 	c.sendFrame(frame{typ: frameBye})
-	deadline := time.Now().Add(300 * time.Millisecond)
+	deadline := c.now().Add(byeFlushWait)
 	var wait func()
 	wait = func() {
-		if c.dc == nil || c.dc.BufferedAmount() == 0 || time.Now().After(deadline) {
+		if c.dc == nil || c.dc.BufferedAmount() == 0 || c.now().After(deadline) {
 			c.finish("peer hung up", nil)
 			return
 		}
-		c.hupTimer = c.after(10*time.Millisecond, wait)
+		c.hupTimer = c.after(byeFlushPoll, wait)
 	}
 	wait()
 }
@@ -152,7 +161,7 @@ func (c *Call) closedUnderneath() {
 	}
 }
 
-func stopTimer(t *time.Timer) {
+func stopTimer(t clock.Timer) {
 	if t != nil {
 		t.Stop()
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"parley/internal/clock"
 	"parley/internal/rawpeer"
 )
 
@@ -41,6 +42,12 @@ func newRaw(t *testing.T, o rawpeer.Options) *rawpeer.Peer {
 // joinRaw has the raw peer call and parley join.
 func joinRaw(t *testing.T, o rawpeer.Options) (*Call, *rawpeer.Peer) {
 	t.Helper()
+	return joinRawWith(t, o, sdpConfig())
+}
+
+// joinRawWith is joinRaw with parley on cfg.
+func joinRawWith(t *testing.T, o rawpeer.Options, cfg Config) (*Call, *rawpeer.Peer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	raw := newRaw(t, o)
@@ -48,7 +55,7 @@ func joinRaw(t *testing.T, o rawpeer.Options) (*Call, *rawpeer.Peer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(sdpConfig())
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +73,15 @@ func joinRaw(t *testing.T, o rawpeer.Options) (*Call, *rawpeer.Peer) {
 // inviteRaw has parley call and the raw peer answer.
 func inviteRaw(t *testing.T, o rawpeer.Options) (*Call, *rawpeer.Peer) {
 	t.Helper()
+	return inviteRawWith(t, o, sdpConfig())
+}
+
+// inviteRawWith is inviteRaw with parley on cfg.
+func inviteRawWith(t *testing.T, o rawpeer.Options, cfg Config) (*Call, *rawpeer.Peer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := New(sdpConfig())
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,15 +180,16 @@ func TestHostileNoChat(t *testing.T) {
 // acknowledges them cannot hold a hang-up beyond its bound; the messages
 // are reported undelivered.
 func TestHostileHangUpUnacked(t *testing.T) {
-	c, raw := inviteRaw(t, rawpeer.Options{Chat: true})
+	cfg, fc := onFake(sdpConfig())
+	c, raw := inviteRawWith(t, rawpeer.Options{Chat: true}, cfg)
 	waitConnected(t, c)
 	rawChat(t, raw)
 	id, _ := c.Send("never acknowledged")
 	<-raw.Messages
-	start := time.Now()
+	start := fc.Now()
 	c.HangUp()
-	bye := next[ByeEvent](t, c)
-	if d := time.Since(start); d > 2*time.Second {
+	bye := nextAdvancing[ByeEvent](t, fc, hangUpPoll, c)
+	if d := fc.Now().Sub(start); d > 2*time.Second {
 		t.Errorf("the hang-up took %v; want at most 2 s", d)
 	}
 	if len(bye.Undelivered) != 1 || bye.Undelivered[0] != id || bye.Err == nil {
@@ -348,11 +362,15 @@ func uvarint(b []byte) (uint64, int) {
 
 // TestHostileMuteFlood: 10,000 mute toggles show as a handful of mute
 // events, the last of them the peer's final state.
+//
+// The clock stands still during the flood, then moves on by
+// 2 × muteShowEvery.
 func TestHostileMuteFlood(t *testing.T) {
-	c, raw := joinRaw(t, rawpeer.Options{Chat: true})
+	cfg, fc := onFake(sdpConfig())
+	c, raw := joinRawWith(t, rawpeer.Options{Chat: true}, cfg)
 	waitConnected(t, c)
 	chat := rawChat(t, raw)
-	start := time.Now()
+	start := fc.Now()
 	for i := 0; i < 10_000; i++ {
 		chat.Send(rawpeer.Mute(i%2 == 0)) // ends unmuted
 	}
@@ -367,20 +385,16 @@ func TestHostileMuteFlood(t *testing.T) {
 			break
 		}
 	}
-	time.Sleep(2 * muteShowEvery)
-	for drained := false; !drained; {
-		select {
-		case e := <-c.Events():
-			if m, ok := e.(PeerMutedEvent); ok {
-				shown = append(shown, m.Muted)
-			}
-		default:
-			drained = true
+	advance(fc, 2*muteShowEvery, c)
+	for n := pendingEvents(c); n > 0; n-- {
+		if m, ok := (<-c.Events()).(PeerMutedEvent); ok {
+			shown = append(shown, m.Muted)
 		}
 	}
-	limit := int(time.Since(start)/muteShowEvery) + 2
+	took := fc.Now().Sub(start)
+	limit := int(took/muteShowEvery) + 2
 	if len(shown) > limit {
-		t.Errorf("%d mute events for 10,000 toggles in %v; want at most %d", len(shown), time.Since(start), limit)
+		t.Errorf("%d mute events for 10,000 toggles in %v; want at most %d", len(shown), took, limit)
 	}
 	if len(shown) > 0 && shown[len(shown)-1] {
 		t.Errorf("last mute event says muted; the peer ended unmuted")
@@ -390,8 +404,12 @@ func TestHostileMuteFlood(t *testing.T) {
 // TestHostileStringFlood: plain string messages count against the chat
 // rate limit, and with nobody reading events the queue stays bounded.
 // The count of what was dropped is said in one line.
+//
+// The clock stands still until the whole flood is in, so the rate limit
+// allows the burst alone; then it moves on while the events are read.
 func TestHostileStringFlood(t *testing.T) {
-	c, raw := joinRaw(t, rawpeer.Options{Chat: true})
+	cfg, fc := onFake(sdpConfig())
+	c, raw := joinRawWith(t, rawpeer.Options{Chat: true}, cfg)
 	waitConnected(t, c)
 	chat := rawChat(t, raw)
 	big := strings.Repeat("s", MaxChatBytes)
@@ -402,40 +420,52 @@ func TestHostileStringFlood(t *testing.T) {
 		}
 	}
 	chat.SendText("the last")
-	// Nobody reads for a while: the queue must hold its bound.
-	time.Sleep(3 * time.Second)
+	// Nobody reads until all of it is in, shown or dropped: the queue
+	// must hold its bound.
+	until(t, c, "whole flood", func() bool {
+		in := c.dropped
+		for _, e := range c.pending {
+			if _, ok := e.(ChatEvent); ok {
+				in++
+			}
+		}
+		return in == n+1
+	})
 	queued := make(chan [2]int)
 	c.post(func() { queued <- [2]int{len(c.pending), c.queuedChat} })
 	if q := <-queued; q[1] > maxQueuedChat || q[0] > maxQueuedChat/MaxChatBytes+16 {
 		t.Errorf("%d events queued, %d bytes of chat, with nobody reading; want at most %d bytes", q[0], q[1], maxQueuedChat)
 	}
 	shown, dropped, reports := 0, 0, 0
-	start := time.Now()
-	for quiet := time.After(3 * time.Second); ; {
-		select {
-		case e := <-c.Events():
-			switch e := e.(type) {
-			case ChatEvent:
-				shown++
-			case ErrorEvent:
-				var k int
-				// "1 message from your peer was dropped…" or "N messages…"
-				if _, err := fmt.Sscanf(e.Err.Error(), "%d", &k); err != nil || !strings.Contains(e.Err.Error(), "from your peer") || !strings.Contains(e.Err.Error(), "dropped") {
-					t.Fatalf("error event %q", e.Err)
-				}
-				dropped += k
-				reports++
-			default:
-				continue
+	start := fc.Now()
+	// Read until the clock has stood 3 s with nothing to read.
+	for quiet := start.Add(3 * time.Second); ; {
+		if pendingEvents(c) == 0 {
+			if !fc.Now().Before(quiet) {
+				break
 			}
-			quiet = time.After(3 * time.Second)
+			advance(fc, dropQuiet/10, c)
 			continue
-		case <-quiet:
 		}
-		break
+		switch e := (<-c.Events()).(type) {
+		case ChatEvent:
+			shown++
+		case ErrorEvent:
+			var k int
+			// "1 message from your peer was dropped…" or "N messages…"
+			if _, err := fmt.Sscanf(e.Err.Error(), "%d", &k); err != nil || !strings.Contains(e.Err.Error(), "from your peer") || !strings.Contains(e.Err.Error(), "dropped") {
+				t.Fatalf("error event %q", e.Err)
+			}
+			dropped += k
+			reports++
+		default:
+			continue
+		}
+		quiet = fc.Now().Add(3 * time.Second)
 	}
-	t.Logf("%d shown, %d dropped in %d reports over %v", shown, dropped, reports, time.Since(start))
-	if max := int(time.Since(start)/dropQuiet) + 2; reports > max {
+	took := fc.Now().Sub(start)
+	t.Logf("%d shown, %d dropped in %d reports over %v", shown, dropped, reports, took)
+	if max := int(took/dropQuiet) + 2; reports > max {
 		t.Errorf("%d drop reports; want at most %d", reports, max)
 	}
 	if shown+dropped > n+1 || shown+dropped < n-100 {
@@ -476,7 +506,10 @@ func TestHostileBigMessages(t *testing.T) {
 		}
 	})
 	t.Run("4MiB", func(t *testing.T) {
-		c, raw := joinRaw(t, rawpeer.Options{Chat: true, Audio: true, BigMessages: true})
+		// Stalls are looked for at each StatsEvent, which the fake clock
+		// brings as fast as the call takes them.
+		cfg, fc := onFake(sdpConfig())
+		c, raw := joinRawWith(t, rawpeer.Options{Chat: true, Audio: true, BigMessages: true}, cfg)
 		packets := make(chan struct{}, 1000)
 		c.SetAudioReceiver(func(*rtp.Packet, time.Time) {
 			select {
@@ -496,7 +529,7 @@ func TestHostileBigMessages(t *testing.T) {
 				return raw.SendAudio(seq, ts, rawpeer.Opus) == nil
 			})
 		}()
-		e := next[ErrorEvent](t, c)
+		e := nextAdvancing[ErrorEvent](t, fc, statsInterval, c)
 		if !errors.Is(e.Err, ErrChatStuck) {
 			t.Fatalf("error %v; want %v", e.Err, ErrChatStuck)
 		}
@@ -513,5 +546,73 @@ func TestHostileBigMessages(t *testing.T) {
 				t.Fatal("audio stopped with the chat")
 			}
 		}
+	})
+}
+
+// TestHostileByeWait: a peer that says bye and never acknowledges what it
+// was sent is answered after byeWait, on the call's clock, and the
+// message is reported undelivered.
+func TestHostileByeWait(t *testing.T) {
+	cfg, fc := onFake(sdpConfig())
+	c, raw := inviteRawWith(t, rawpeer.Options{Chat: true}, cfg)
+	waitConnected(t, c)
+	chat := rawChat(t, raw)
+	id, _ := c.Send("never acknowledged")
+	<-raw.Messages
+	chat.Send(rawpeer.Bye())
+	until(t, c, "bye from the peer", func() bool { return c.peerBye })
+	start := fc.Now()
+	bye := nextAdvancing[ByeEvent](t, fc, hangUpPoll, c)
+	if took := fc.Now().Sub(start); took < byeWait || took > byeWait+time.Second {
+		t.Errorf("answered the bye after %v; want byeWait (%v)", took, byeWait)
+	}
+	if bye.Reason != "peer hung up" || len(bye.Undelivered) != 1 || bye.Undelivered[0] != id || bye.Err == nil {
+		t.Errorf("bye %+v; want the peer's hang-up, message %d undelivered", bye, id)
+	}
+}
+
+// TestHostileHangUpWhenDelivered: a patient hang-up to a peer that never
+// acknowledges ends once the peer has been idle for idleWait, and, while
+// the peer goes on sending, after hangUpMax.
+func TestHostileHangUpWhenDelivered(t *testing.T) {
+	start := func(t *testing.T) (*Call, *webrtc.DataChannel, *clock.Fake, uint64) {
+		cfg, fc := onFake(sdpConfig())
+		c, raw := inviteRawWith(t, rawpeer.Options{Chat: true}, cfg)
+		waitConnected(t, c)
+		chat := rawChat(t, raw)
+		id, _ := c.Send("never acknowledged")
+		<-raw.Messages
+		c.HangUpWhenDelivered()
+		flush(c)
+		return c, chat, fc, id
+	}
+	check := func(t *testing.T, bye ByeEvent, id uint64, took, want, slack time.Duration) {
+		t.Helper()
+		if took < want || took > want+slack {
+			t.Errorf("hung up after %v; want %v", took, want)
+		}
+		if bye.Reason != "hung up" || len(bye.Undelivered) != 1 || bye.Undelivered[0] != id {
+			t.Errorf("bye %+v; want a hang-up with message %d undelivered", bye, id)
+		}
+	}
+	t.Run("idle", func(t *testing.T) {
+		c, _, fc, id := start(t)
+		t0 := fc.Now()
+		bye := nextAdvancing[ByeEvent](t, fc, hangUpPoll, c)
+		check(t, bye, id, fc.Now().Sub(t0), idleWait, hangUpPoll)
+	})
+	t.Run("max", func(t *testing.T) {
+		c, chat, fc, id := start(t)
+		t0 := fc.Now()
+		// The peer delivers a message of its own each second: never idle.
+		for i := uint64(1); !on(c, func() bool { return c.finished }); i++ {
+			if i > 2*uint64(hangUpMax/time.Second) {
+				t.Fatalf("still hanging up after %v", fc.Now().Sub(t0))
+			}
+			chat.Send(rawpeer.Message(i, "still here"))
+			until(t, c, "message from the peer", func() bool { return c.seen.has(i) })
+			advance(fc, time.Second, c)
+		}
+		check(t, next[ByeEvent](t, c), id, fc.Now().Sub(t0), hangUpMax, time.Second)
 	})
 }

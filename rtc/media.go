@@ -10,8 +10,9 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// AudioReceiver takes the peer's audio packets as they arrive. It is called
-// on the call's receive goroutine and must not block.
+// AudioReceiver takes the peer's audio packets as they arrive, with their
+// arrival time on the call's clock (Config.Clock). It is called on the
+// call's receive goroutine and must not block.
 type AudioReceiver func(pkt *rtp.Packet, arrival time.Time)
 
 // SetAudioReceiver sets where the peer's audio packets go; nil drops them.
@@ -55,7 +56,7 @@ func (c *Call) onTrack(track *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 				return
 			}
 			if r := c.audioRecv.Load(); r != nil {
-				(*r)(pkt, time.Now())
+				(*r)(pkt, c.now())
 			}
 		}
 	}()
@@ -167,7 +168,7 @@ func (c *Call) sampleStats() {
 		return
 	}
 	c.checkChatStall()
-	now, m := time.Now(), c.Stats()
+	now, m := c.now(), c.Stats()
 	if prev := c.lastStats; !c.lastStatsAt.IsZero() {
 		dt := now.Sub(c.lastStatsAt).Seconds()
 		e := StatsEvent{RTT: m.RTT, LossOut: m.PeerFractionLost, Jitter: m.Jitter}
