@@ -163,7 +163,6 @@ type Call struct {
 	words     string
 	verified  bool
 	chatLimit *rate.Limiter
-	lastFlood time.Time
 	finished  bool
 	pending   []Event
 	connTimer clock.Timer
