@@ -21,6 +21,7 @@ func soundCards() []string {
 // converters, …), prints nothing on stderr, and without a sound card says
 // so in one line.
 func TestDevicesWithoutCard(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(parleyBinary(t), "devices")
 	// A runtime directory of its own: no PulseAudio or PipeWire answers.
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+t.TempDir(), "PULSE_SERVER=unix:"+filepath.Join(t.TempDir(), "none"))
@@ -51,6 +52,7 @@ func TestDevicesWithoutCard(t *testing.T) {
 // the call is text only, and nothing from miniaudio or ALSA, which goes
 // to the log file as the README says.
 func TestHeadlessStderrQuiet(t *testing.T) {
+	t.Parallel()
 	state := t.TempDir()
 	cmd := exec.Command(parleyBinary(t), "call", "--headless", "--stun", "none", "--iface", "lo", "--loopback")
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state, "XDG_RUNTIME_DIR="+t.TempDir(),

@@ -265,6 +265,7 @@ func redirect(t *testing.T, code *string, kind rtc.Kind, to netip.AddrPort) neti
 // up by EOF on both sides, and checks that every line arrived exactly once
 // and in order, and that both processes exit 0 with bye as the last line.
 func TestHeadlessChat200(t *testing.T) {
+	t.Parallel()
 	caller, callee := connect(t)
 	chat200(t, caller, callee)
 }
@@ -272,6 +273,7 @@ func TestHeadlessChat200(t *testing.T) {
 // TestHeadlessChat200Lossy does the same through a relay that loses 10%
 // of the packets each way: nothing typed may be lost or duplicated.
 func TestHeadlessChat200Lossy(t *testing.T) {
+	t.Parallel()
 	lossy := relay.Impairment{Loss: 0.1, Delay: 5 * time.Millisecond, Jitter: 10 * time.Millisecond}
 	r, err := relay.New(lossy, lossy, 1)
 	if err != nil {
@@ -323,6 +325,7 @@ func chat200(t *testing.T, caller, callee *peer) {
 }
 
 func TestHeadlessPeerHangsUp(t *testing.T) {
+	t.Parallel()
 	caller, callee := connect(t)
 	if s := caller.next("state"); s["state"] != "connecting" {
 		t.Errorf("first state = %v; want connecting", s)
@@ -406,6 +409,7 @@ func TestHeadlessMute(t *testing.T) {
 }
 
 func TestHeadlessBadAnswer(t *testing.T) {
+	t.Parallel()
 	caller := startPeer(t, "caller", "call")
 	invite := caller.next("invite")["code"].(string)
 	caller.send(invite) // the caller's own invite, pasted back
@@ -422,6 +426,7 @@ func TestHeadlessBadAnswer(t *testing.T) {
 }
 
 func TestUsageExit(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(parleyBinary(t), "frobnicate")
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
@@ -434,6 +439,7 @@ func TestUsageExit(t *testing.T) {
 // message and the invite, before the call connects: the callee must still
 // deliver the message, then hang up.
 func TestHeadlessEOFDeliversFirst(t *testing.T) {
+	t.Parallel()
 	caller := startPeer(t, "caller", "call")
 	invite := caller.next("invite")["code"].(string)
 	callee := startPeer(t, "callee", "join")
@@ -465,6 +471,7 @@ func TestHeadlessPeerVanishes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 15 s")
 	}
+	t.Parallel()
 	r, err := relay.New(relay.Impairment{}, relay.Impairment{}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -501,6 +508,7 @@ func TestHeadlessPeerVanishes(t *testing.T) {
 // TestHeadlessEscapes sends terminal escapes, BEL and a bidi override:
 // the other side's JSON carries none of them, raw or escaped.
 func TestHeadlessEscapes(t *testing.T) {
+	t.Parallel()
 	caller, callee := connect(t)
 	caller.send("a\x1b[2Jb\x1b]52;c;cHduZWQ=\x07c\u202ed\u009b31me")
 	caller.stdin.Close()

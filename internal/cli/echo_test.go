@@ -18,6 +18,7 @@ import (
 // muted, with the tone before and after, and the listener hears that its
 // peer (the talker) muted.
 func TestEchoMute(t *testing.T) {
+	t.Parallel()
 	rec := filepath.Join(t.TempDir(), "echo.wav")
 	_, cfg, err := parseArgs([]string{"echo", "--audio-in", "tone", "--audio-out", rec}, "", io.Discard)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 // README spells them, every flag there, lines that fit 80 columns, and
 // examples, the one-machine call among them.
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	bin := parleyBinary(t)
 	var names []string
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
@@ -62,6 +63,7 @@ func TestHelp(t *testing.T) {
 // TestUsageErrorIsShort: a mistyped flag is one line on stderr and a
 // pointer to the help, not the whole help.
 func TestUsageErrorIsShort(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(parleyBinary(t), "call", "--bogus")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -74,6 +74,7 @@ func listening(port int) bool {
 // TestCoturnRelayOnly calls through a real TURN server, both sides
 // --relay-only: the route is relay, and chat and audio flow both ways.
 func TestCoturnRelayOnly(t *testing.T) {
+	t.Parallel()
 	turn := "turn:alice:s3cret@" + startCoturn(t)
 	relayed := []string{"--turn", turn, "--relay-only"}
 	caller, callee := connectArgs(t, append(relayed, audioArgs(t)...), append(relayed, audioArgs(t)...))
