@@ -1,9 +1,22 @@
 package cli
 
 import (
+	"flag"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs up to 8 parallel tests at once unless -parallel says
+// otherwise: the end-to-end tests mostly wait on their child processes
+// and the network, and the default, one per core, leaves a 2-core
+// machine idle. It checks that no goroutine outlives the tests.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "8")
+	}
+	goleak.VerifyTestMain(m)
+}
