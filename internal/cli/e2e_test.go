@@ -76,6 +76,16 @@ type peer struct {
 	events chan map[string]any
 	stderr *strings.Builder
 	done   chan struct{}
+
+	mu  sync.Mutex
+	raw []string // every line of stdout, as written
+}
+
+// lines returns every line written to stdout so far, as written.
+func (p *peer) lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.raw)
 }
 
 func startPeer(t *testing.T, name string, args ...string) *peer {
@@ -106,6 +116,9 @@ func startBinary(t *testing.T, bin, name string, args ...string) *peer {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
+			p.mu.Lock()
+			p.raw = append(p.raw, sc.Text())
+			p.mu.Unlock()
 			var m map[string]any
 			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 				t.Errorf("%s: stdout line is not JSON: %q", name, sc.Text())
