@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -108,6 +110,9 @@ func Devices(b Backend) (DeviceList, error) {
 	for _, backend := range b.malgo() {
 		var ctx *malgo.AllocatedContext
 		if ctx, err = initContext([]malgo.Backend{backend}, discardf); err != nil {
+			if errors.Is(err, ErrNotAnswering) {
+				return DeviceList{}, err
+			}
 			continue
 		}
 		defer freeContext(ctx)
@@ -180,12 +185,50 @@ func realDevices(backend malgo.Backend, ids []string) []int {
 	return keep
 }
 
+// contextWait bounds how long a sound system may take to answer: libpulse
+// waits 30 s for a server that accepts the connection and never replies,
+// and miniaudio has no connect timeout of its own.
+const contextWait = 1500 * time.Millisecond
+
+// initContext starts the sound system, within contextWait. A context that
+// takes longer is left to finish in the background (a C call cannot be
+// interrupted) and freed then; the error matches ErrNotAnswering.
 func initContext(backends []malgo.Backend, logf Logf) (*malgo.AllocatedContext, error) {
-	return malgo.InitContext(backends, malgo.ContextConfig{}, func(msg string) {
-		if msg = strings.TrimSpace(msg); !miniaudioChatter(msg) {
-			logf("miniaudio: %s", msg)
-		}
-	})
+	type result struct {
+		ctx *malgo.AllocatedContext
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, err := malgo.InitContext(backends, malgo.ContextConfig{}, func(msg string) {
+			if msg = strings.TrimSpace(msg); !miniaudioChatter(msg) {
+				logf("miniaudio: %s", msg)
+			}
+		})
+		done <- result{ctx, err}
+	}()
+	t := time.NewTimer(contextWait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.ctx, r.err
+	case <-t.C:
+		go func() {
+			if r := <-done; r.err == nil {
+				freeContext(r.ctx)
+			}
+		}()
+		return nil, notAnswering()
+	}
+}
+
+// notAnswering is ErrNotAnswering, naming the server where PULSE_SERVER
+// does.
+func notAnswering() error {
+	if s := os.Getenv("PULSE_SERVER"); s != "" {
+		return &wrapped{fmt.Sprintf("the sound server at %s does not answer", s), ErrNotAnswering}
+	}
+	return ErrNotAnswering
 }
 
 // miniaudioChatter reports whether a miniaudio log line is debugging

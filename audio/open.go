@@ -203,7 +203,7 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		switch {
 		case err == nil:
 			pair.In, pair.Out = d.source(), d.sink()
-		case errors.Is(err, ErrDeviceNotFound):
+		case errors.Is(err, ErrDeviceNotFound), errors.Is(err, ErrNotAnswering):
 			return fail(err)
 		default:
 			o.Logf("audio: duplex: %v; trying the input and the output apart", err)
@@ -214,6 +214,8 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		switch {
 		case err == nil:
 			pair.In = d.source()
+		case errors.Is(err, ErrNotAnswering):
+			return fail(err)
 		case in.Device != "":
 			return fail(namedFailed("microphone", in.Device, err))
 		default:
@@ -227,6 +229,8 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		switch {
 		case err == nil:
 			pair.Out = d.sink()
+		case errors.Is(err, ErrNotAnswering):
+			return fail(err)
 		case out.Device != "":
 			return fail(namedFailed("speaker", out.Device, err))
 		default:

@@ -19,7 +19,6 @@ import (
 	"parley/internal/session"
 	"parley/rtc"
 	"parley/tui"
-	"parley/voice"
 )
 
 // Exit statuses.
@@ -55,36 +54,22 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return runHeadless(ctx, cmd, cfg, stdin, stdout, stderr)
 }
 
-// newSession makes a call with its sound, as the flags ask: the call's
-// diagnostics go to log, the sound's to soundLog.
-func newSession(cfg config, log, soundLog io.Writer) (*session.Session, error) {
+// newSession makes a call, and opens its sound off the call's path, as
+// the flags ask: the call's diagnostics go to log, the sound's to
+// soundLog; say, if set, is told why the call is text only.
+func newSession(cfg config, log, soundLog io.Writer, say func(string)) (*session.Session, error) {
 	cfg.rtc.Log = log
 	c, err := rtc.New(cfg.rtc)
 	if err != nil {
 		return nil, err
 	}
 	s := session.New(c)
-	sound, note, err := openSound(cfg, soundLog, s.OnLevels)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	begin(s, sound, note)
+	s.Open(opener(cfg, soundLog, say))
 	return s, nil
 }
 
-// begin begins s with sound, which may be nil: a text-only call.
-func begin(s *session.Session, sound *voice.Session, note string) {
-	if sound == nil {
-		s.Begin(nil, note) // not a nil *voice.Session in the interface
-		return
-	}
-	s.Begin(sound, note)
-}
-
-// runHeadless runs one call with JSON lines for a UI. The sound opens
-// first, so that a bad --audio-in is said before any line is written; a
-// call that cannot be made is said in JSON lines.
+// runHeadless runs one call with JSON lines for a UI. Why the call is
+// text only, if it is, goes to stderr (or --log), as "parley: …".
 func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, stdout, stderr io.Writer) int {
 	l, err := openLogs(cfg, stderr, false)
 	if err != nil {
@@ -92,32 +77,19 @@ func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, s
 		return ExitFailure
 	}
 	defer l.close()
-	sound, note, err := openSound(cfg, l.sound, nil)
-	if err != nil {
-		fmt.Fprintf(l.out, "parley: %v\n", err)
-		return ExitFailure
-	}
-	if note != "" {
-		fmt.Fprintf(l.out, "parley: %s\n", note)
-	}
-	if sound != nil {
-		defer sound.Close()
-	}
 	role := headless.Caller
 	if cmd == "join" {
 		role = headless.Callee
 	}
-	cfg.rtc.Log = l.log
+	say := func(s string) { fmt.Fprintf(l.out, "parley: %s\n", s) }
 	return headless.Run(ctx, headless.Options{
 		Role: role,
 		Code: cfg.code,
 		NewCall: func() (headless.Call, error) {
-			c, err := rtc.New(cfg.rtc)
+			s, err := newSession(cfg, l.log, l.sound, say)
 			if err != nil {
-				return nil, err
+				return nil, err // a nil *Session would be a non-nil Call
 			}
-			s := session.New(c)
-			begin(s, sound, note)
 			return s, nil
 		},
 		Stats: cfg.stats,
@@ -138,7 +110,7 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 	start := map[string]tui.Screen{"": tui.ScreenHome, "call": tui.ScreenCall, "join": tui.ScreenJoin, "echo": tui.ScreenEcho}[cmd]
 	err = tui.Run(tui.Options{
 		NewCall: func() (tui.Call, error) {
-			s, err := newSession(cfg, l.log, l.sound)
+			s, err := newSession(cfg, l.log, l.sound, nil)
 			if err != nil {
 				return nil, err // a nil *Session would be a non-nil tui.Call
 			}

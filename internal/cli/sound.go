@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"parley/audio"
+	"parley/internal/session"
 	"parley/voice"
 )
 
@@ -29,12 +30,38 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s *voice
 		fmt.Fprintf(log, "audio: %v\n", err)
 		return nil, textOnly, nil
 	}
+	if errors.Is(err, audio.ErrNotAnswering) {
+		fmt.Fprintf(log, "audio: %v\n", err)
+		return nil, err.Error() + " — text only", nil
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	in, out := s.Names()
 	fmt.Fprintf(log, "audio: in %s, out %s\n", in, out)
 	return s, "", nil
+}
+
+// opener opens the call's sound as the flags ask, for a session to run
+// off the call's path. say, if set, is told in one line why the call is
+// text only, when it is for a reason the user should hear.
+func opener(cfg config, log io.Writer, say func(string)) session.Opener {
+	return func(onLevels func(voice.Levels)) (session.Sound, string, error) {
+		s, note, err := openSound(cfg, log, onLevels)
+		if err != nil {
+			if say != nil {
+				say("audio: " + err.Error() + "; the call goes on as text only")
+			}
+			return nil, "", err
+		}
+		if note != "" && say != nil {
+			say(note)
+		}
+		if s == nil {
+			return nil, note, nil // not a nil *voice.Session in the interface
+		}
+		return s, note, nil
+	}
 }
 
 // usesDevice reports whether the flags ask for a sound device, whose

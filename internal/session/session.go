@@ -12,6 +12,7 @@ package session
 import (
 	"context"
 	"sync"
+	"time"
 
 	"parley/internal/event"
 	"parley/voice"
@@ -42,12 +43,18 @@ type Sound interface {
 	Close() error
 }
 
+// Opener opens a session's sound, giving it onLevels as its level
+// callback. A nil Sound with no error is a text-only call; note then says
+// why, if there is a reason to give.
+type Opener func(onLevels func(voice.Levels)) (sound Sound, note string, err error)
+
+// openCloseWait bounds how long Close waits for a sound still opening.
+const openCloseWait = 2 * time.Second
+
 // Session is a call and its sound. Its methods are safe for concurrent
 // use; Events must be read until it is closed.
 type Session struct {
 	call   Call
-	sound  Sound // nil: text only
-	note   string
 	first  []event.Event
 	mute   func(on bool)              // mutes instead of SetMuted's own rule, if set
 	mic    interface{ Silent() bool } // the microphone, if not the sound's
@@ -55,17 +62,29 @@ type Session struct {
 	levels chan voice.Levels
 	quit   chan struct{}
 	done   chan struct{}
+	opened chan opened // the sound's, once
+	// openDone is closed once Open's opener has returned; nil for Begin.
+	openDone chan struct{}
 
-	soundErr bool // a sound error has been reported; run's
+	// run's own
+	soundErr  bool // a sound error has been reported
+	connected bool // the call has connected
 
 	mu      sync.Mutex
+	sound   Sound // nil: text only, or not open yet
 	begun   bool
 	started bool // the sound has been started
 	closed  bool
 }
 
-// New returns a Session for call that has not begun: OnLevels may be
-// given to the sound as it opens, and Begin starts the session.
+type opened struct {
+	sound Sound
+	note  string
+	err   error
+}
+
+// New returns a Session for call that has not begun: Begin or Open
+// starts it.
 func New(call Call) *Session {
 	return &Session{
 		call:   call,
@@ -73,6 +92,7 @@ func New(call Call) *Session {
 		levels: make(chan voice.Levels, 1),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
+		opened: make(chan opened, 1),
 	}
 }
 
@@ -85,35 +105,73 @@ func (s *Session) OnLevels(l voice.Levels) {
 	}
 }
 
-// Begin starts the session with its sound, nil for a text-only call;
-// note then says why there is no sound, if there is a reason to give.
+// Begin starts the session with its sound, already open; nil is a
+// text-only call, and note then says why, if there is a reason to give.
 // The first event is an AudioEvent saying so.
 func (s *Session) Begin(sound Sound, note string) {
+	s.mu.Lock()
+	if !s.begun && !s.closed {
+		s.sound = sound
+		s.opened <- opened{sound: sound, note: note}
+	}
+	s.mu.Unlock()
+	s.start(nil)
+}
+
+// Open starts the session and opens its sound off the call's path, so
+// that the invite, the answer and hanging up never wait for a sound
+// system. An AudioEvent says what there is once open returns: until then
+// the call is text only. If open fails, the call goes on as text only and
+// the AudioEvent's note says why.
+func (s *Session) Open(open Opener) {
+	s.start(open)
+}
+
+func (s *Session) start(open Opener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.begun || s.closed {
 		return
 	}
 	s.begun = true
-	s.sound, s.note = sound, note
+	if open != nil {
+		s.openDone = make(chan struct{})
+		go s.opening(open)
+	}
 	go s.run()
 }
 
-// Events returns the call's events, with the sound's: first an
-// AudioEvent, last a ByeEvent. It is closed once the session is closed.
+// opening runs open and hands its result to run. If the session has
+// closed meanwhile, it closes the sound itself; else Close will.
+func (s *Session) opening(open Opener) {
+	defer close(s.openDone)
+	sound, note, err := open(s.OnLevels)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		if err == nil && sound != nil {
+			sound.Close()
+		}
+		return
+	}
+	if err == nil {
+		s.sound = sound // for Close to close from now on
+	}
+	s.mu.Unlock()
+	s.opened <- opened{sound, note, err}
+}
+
+// Events returns the call's events, with the sound's: an AudioEvent once
+// the sound is open, last a ByeEvent. It is closed once the session is
+// closed.
 func (s *Session) Events() <-chan event.Event { return s.events }
 
 // run passes the call's events on until the session is closed, starting
-// the sound once the call connects.
+// the sound once the call connects and the sound is open.
 func (s *Session) run() {
 	defer close(s.done)
 	defer close(s.events)
-	a := event.AudioEvent{Available: s.sound != nil, Note: s.note}
-	if s.mic == nil && s.sound != nil {
-		s.mic = s.sound
-	}
-	a.NoMic = s.mic != nil && s.mic.Silent()
-	for _, e := range append([]event.Event{a}, s.first...) {
+	for _, e := range s.first {
 		if !s.give(e) {
 			return
 		}
@@ -124,6 +182,8 @@ func (s *Session) run() {
 		select {
 		case <-s.quit:
 			return
+		case o := <-s.opened:
+			e = s.open(o)
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -136,6 +196,29 @@ func (s *Session) run() {
 			return
 		}
 	}
+}
+
+// open takes the sound the Opener gave, says what there is, and starts
+// it if the call has connected already.
+func (s *Session) open(o opened) event.Event {
+	if o.err != nil {
+		return event.AudioEvent{Note: soundError{o.err}.Error()}
+	}
+	a := event.AudioEvent{Available: o.sound != nil, Note: o.note}
+	mic := s.mic
+	if mic == nil && o.sound != nil {
+		mic = o.sound
+	}
+	a.NoMic = mic != nil && mic.Silent()
+	if s.connected {
+		if err := s.StartSound(); err != nil {
+			if !s.give(a) {
+				return nil
+			}
+			return event.ErrorEvent{Err: soundError{err}}
+		}
+	}
+	return a
 }
 
 // give hands e to the front, unless the session closes first.
@@ -154,6 +237,7 @@ func (s *Session) handle(e event.Event) event.Event {
 	switch e := e.(type) {
 	case event.StateEvent:
 		if e.State == event.StateConnected {
+			s.connected = true
 			if err := s.StartSound(); err != nil {
 				// The connected state comes first; the error after it.
 				if !s.give(e) {
@@ -163,17 +247,18 @@ func (s *Session) handle(e event.Event) event.Event {
 			}
 		}
 	case event.StatsEvent:
-		if s.sound == nil {
+		sound := s.getSound()
+		if sound == nil {
 			return e
 		}
-		st := s.sound.Stats()
+		st := sound.Stats()
 		e.Sound = &event.SoundStats{
 			Target: st.Target, Delay: st.Delay,
 			Frames: st.Frames, Concealed: st.Concealed, FEC: st.FEC, Late: st.Late,
 			MicPeak: st.Mic.Peak, MicRMS: st.Mic.RMS, PeerPeak: st.Peer.Peak, PeerRMS: st.Peer.RMS,
 			Complexity: st.Complexity,
 		}
-		if err := s.sound.Err(); err != nil && !s.soundErr {
+		if err := sound.Err(); err != nil && !s.soundErr {
 			s.soundErr = true
 			if !s.give(e) {
 				return nil
@@ -207,17 +292,24 @@ func (s *Session) StartSound() error {
 	return s.sound.Start(s.call)
 }
 
-// HasSound reports whether the call has sound.
-func (s *Session) HasSound() bool { return s.sound != nil }
+func (s *Session) getSound() Sound {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sound
+}
+
+// HasSound reports whether the call has sound (open already).
+func (s *Session) HasSound() bool { return s.getSound() != nil }
 
 // SetMuted mutes or unmutes the microphone and tells the peer; without
 // sound there is nothing to mute.
 func (s *Session) SetMuted(on bool) {
-	switch {
-	case s.mute != nil:
+	if s.mute != nil {
 		s.mute(on)
-	case s.sound != nil:
-		s.sound.SetMuted(on)
+		return
+	}
+	if sound := s.getSound(); sound != nil {
+		sound.SetMuted(on)
 		s.call.SetMuted(on)
 	}
 }
@@ -245,13 +337,21 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	begun := s.begun
+	begun, sound, openDone := s.begun, s.sound, s.openDone
 	s.mu.Unlock()
-	if s.sound != nil {
-		s.sound.Close()
+	if sound != nil {
+		sound.Close()
 	}
 	err := s.call.Close()
 	close(s.quit)
+	if openDone != nil {
+		// A sound system that does not answer holds the opener up; it
+		// closes what it opens once it sees the session closed.
+		select {
+		case <-openDone:
+		case <-time.After(openCloseWait):
+		}
+	}
 	if begun {
 		<-s.done
 	} else {

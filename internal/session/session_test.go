@@ -266,3 +266,86 @@ func TestCloseBeforeBegin(t *testing.T) {
 	}
 	s.Begin(&fakeSound{}, "") // too late: nothing starts
 }
+
+// TestOpenOffThePath: the call's events pass while the sound is still
+// opening; once open, the AudioEvent comes, and the sound starts since
+// the call has connected.
+func TestOpenOffThePath(t *testing.T) {
+	sound := &fakeSound{}
+	release := make(chan struct{})
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		<-release
+		return sound, "", nil
+	})
+	defer s.Close()
+	c.events <- event.StateEvent{State: event.StateConnecting}
+	c.events <- event.StateEvent{State: event.StateConnected}
+	for _, want := range []event.State{event.StateConnecting, event.StateConnected} {
+		if e, ok := next(t, s).(event.StateEvent); !ok || e.State != want {
+			t.Fatalf("got %#v while the sound opens; want %s", e, want)
+		}
+	}
+	if s.HasSound() || sound.startCount() != 0 {
+		t.Fatal("sound before it opened")
+	}
+	close(release)
+	if e := next(t, s); e != (event.AudioEvent{Available: true}) {
+		t.Errorf("got %#v; want the AudioEvent", e)
+	}
+	if !s.HasSound() || sound.startCount() != 1 {
+		t.Errorf("HasSound %v, started %d times; want true, once", s.HasSound(), sound.startCount())
+	}
+}
+
+func TestOpenFails(t *testing.T) {
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		return nil, "", errors.New("the sound server at unix:/x does not answer")
+	})
+	defer s.Close()
+	want := event.AudioEvent{Note: "audio: the sound server at unix:/x does not answer; the call goes on as text only"}
+	if e := next(t, s); e != want {
+		t.Errorf("got %#v; want %#v", e, want)
+	}
+	if s.HasSound() {
+		t.Error("HasSound after a failed open")
+	}
+}
+
+// TestCloseWhileOpening: Close does not wait for a sound system that
+// does not answer beyond openCloseWait, and what opens after it is closed.
+func TestCloseWhileOpening(t *testing.T) {
+	sound := &fakeSound{}
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		<-release
+		defer close(returned)
+		return sound, "", nil
+	})
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > openCloseWait+time.Second {
+		t.Errorf("Close took %v with the sound still opening", d)
+	}
+	close(release)
+	<-returned
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sound.mu.Lock()
+		n := sound.closed
+		sound.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sound that opened after Close was closed %d times; want once", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
