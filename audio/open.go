@@ -137,7 +137,8 @@ func (p *IO) Close() error {
 //
 // Errors: a WAV file in a format parley cannot play gives a *FormatError
 // (ErrWAVFormat). A device the user named that does not exist gives
-// ErrDeviceNotFound, and one that fails to open ErrDeviceOpen. A default
+// ErrDeviceNotFound, and one that fails to open ErrDeviceOpen; so does a
+// default device that PULSE_SOURCE or PULSE_SINK names. A default
 // device that fails to open becomes "none", logged, and its Name says so;
 // if that leaves neither a real input nor a real output, Open returns
 // ErrNoDevice and the call can go on as text only.
@@ -216,7 +217,7 @@ func Open(in, out Spec, o Options) (*IO, error) {
 			pair.In = d.source()
 		case errors.Is(err, ErrNotAnswering):
 			return fail(err)
-		case in.Device != "":
+		case in.Device != "" || errors.Is(err, ErrDeviceNotFound): // named, or PULSE_SOURCE
 			return fail(namedFailed("microphone", in.Device, err))
 		default:
 			o.Logf("audio: no microphone: %v", err)
@@ -231,7 +232,7 @@ func Open(in, out Spec, o Options) (*IO, error) {
 			pair.Out = d.sink()
 		case errors.Is(err, ErrNotAnswering):
 			return fail(err)
-		case out.Device != "":
+		case out.Device != "" || errors.Is(err, ErrDeviceNotFound): // named, or PULSE_SINK
 			return fail(namedFailed("speaker", out.Device, err))
 		default:
 			o.Logf("audio: no speaker: %v", err)

@@ -96,8 +96,16 @@ func startPeer(t *testing.T, name string, args ...string) *peer {
 // startBinary is startPeer with a binary of the test's choosing.
 func startBinary(t *testing.T, bin, name string, args ...string) *peer {
 	t.Helper()
+	return startEnv(t, bin, nil, name, args...)
+}
+
+// startEnv is startBinary with the child's environment, nil for the
+// test's own.
+func startEnv(t *testing.T, bin string, env []string, name string, args ...string) *peer {
+	t.Helper()
 	// The test's own flags come last, so that they win.
 	cmd := exec.Command(bin, slices.Concat(args[:1], loopbackFlags, args[1:])...)
+	cmd.Env = env
 	p := &peer{t: t, name: name, cmd: cmd, events: make(chan map[string]any, 1024), stderr: new(strings.Builder), done: make(chan struct{})}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -198,9 +206,16 @@ func connect(t *testing.T, extra ...string) (caller, callee *peer) {
 
 // connectArgs is connect with flags for each side.
 func connectArgs(t *testing.T, callerArgs, calleeArgs []string) (caller, callee *peer) {
-	caller = startPeer(t, "caller", append([]string{"call"}, callerArgs...)...)
+	return connectEnv(t, nil, callerArgs, calleeArgs)
+}
+
+// connectEnv is connectArgs with the processes' environment, nil for the
+// test's own.
+func connectEnv(t *testing.T, env []string, callerArgs, calleeArgs []string) (caller, callee *peer) {
+	bin := parleyBinary(t)
+	caller = startEnv(t, bin, env, "caller", append([]string{"call"}, callerArgs...)...)
 	invite := caller.next("invite")["code"].(string)
-	callee = startPeer(t, "callee", append([]string{"join", invite}, calleeArgs...)...)
+	callee = startEnv(t, bin, env, "callee", append([]string{"join", invite}, calleeArgs...)...)
 	answer := callee.next("answer")["code"].(string)
 	caller.send(answer)
 	return caller, callee
