@@ -387,6 +387,7 @@ type device struct {
 	underruns atomic.Uint64
 	stopErr   atomic.Pointer[error]
 	closing   atomic.Bool
+	started   atomic.Bool // the device has been started
 
 	cbMu       sync.Mutex // held by the worker while it calls deliver or pull
 	deliver    func([]int16)
@@ -603,6 +604,17 @@ func (d *device) err() error {
 	return nil
 }
 
+// stallWait is how long a started device's callback may keep away before
+// the device counts as stopped: many periods, and well within the 2 s in
+// which a lost sound server is to be said.
+const stallWait = time.Second
+
+// uninitWait bounds closing a device: ma_device_uninit waits for its
+// worker, which a dead PulseAudio server leaves blocked for good
+// (miniaudio issue 881). A device that does not close in time is left
+// behind, with its context, rather than hold up hang-up and exit.
+const uninitWait = time.Second
+
 // reportEvery is how many wakes apart the worker logs new overruns and
 // underruns: about every 5 s at 10 ms.
 const reportEvery = 500
@@ -616,11 +628,25 @@ func (d *device) run() {
 	playBuf := make([]int16, d.period)
 	primed, stopLogged := false, false
 	var wakes, loggedOver, loggedUnder uint64
+	// A sound server that dies takes its streams with it without a word
+	// (miniaudio's PulseAudio backend watches no context state): the
+	// callbacks just stop. A started device whose callback has not run
+	// for stallWait has stopped.
+	stall := time.NewTimer(stallWait)
+	defer stall.Stop()
 	for {
 		select {
 		case <-d.stop:
 			return
+		case <-stall.C:
+			if d.started.Load() && !d.closing.Load() {
+				err := fmt.Errorf("sound device %s stopped answering (the sound server may be gone)", d.describe())
+				d.stopErr.CompareAndSwap(nil, &err)
+			}
+			stall.Reset(stallWait)
+			continue
 		case <-d.wake:
+			stall.Reset(stallWait)
 		}
 		d.cbMu.Lock()
 		if d.capRing != nil {
@@ -691,6 +717,7 @@ func (d *device) startSide(capture bool, f func([]int16)) error {
 			return fmt.Errorf("start %s: %w", d.describe(), err)
 		}
 		d.running = true
+		d.started.Store(true)
 	}
 	return nil
 }
@@ -711,11 +738,25 @@ func (d *device) stopSide(capture bool) {
 		return
 	}
 	d.closing.Store(true)
-	d.dev.Uninit() // stops the device and waits for its callback
+	// Stop first: it wakes a worker that a dead server has blocked, which
+	// Uninit alone would wait for forever.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		d.dev.Stop()
+		d.dev.Uninit() // waits for the callback
+	}()
 	close(d.stop)
 	<-d.done
-	freeContext(d.ctx)
-	d.pin.Unpin()
+	select {
+	case <-closed:
+		freeContext(d.ctx)
+		d.pin.Unpin()
+	case <-time.After(uninitWait):
+		// Left behind: its callback may still run, on memory that stays
+		// pinned, into rings that nothing reads.
+		d.logf("audio: %s did not close within %v; left open", d.describe(), uninitWait)
+	}
 	if over, under := d.overruns.Load(), d.underruns.Load(); over+under > 0 {
 		d.logf("audio: %s closed: %d samples of capture dropped, %d of playback short", d.describe(), over, under)
 	}

@@ -11,6 +11,7 @@
 //	{"type":"verify","words":"tycoon puberty beaming Babylon briefcase"}   the safety words
 //	{"type":"stats","route":"host","rtt_ms":0.4,…}   with Options.Stats
 //	{"type":"error","message":"…"}
+//	{"type":"audio","state":"lost","message":"…"}   the sound failed mid-call; "on" once it is back
 //	{"type":"undelivered","message":"2 of your messages were not delivered","ids":[4,5]}
 //	{"type":"bye","reason":"peer hung up"}    always the last line
 //
@@ -431,8 +432,23 @@ func Line(e event.Event, route event.Route) any {
 		return newStatsMsg(e, route)
 	case event.ByeEvent:
 		return byeMsg{Type: "bye", Reason: e.Reason}
+	case event.AudioEvent:
+		switch {
+		case e.Fault != "":
+			return audioMsg{Type: "audio", State: "lost", Message: e.Fault}
+		case e.Back:
+			return audioMsg{Type: "audio", State: "on", Message: "the sound is back"}
+		}
 	}
 	return nil
+}
+
+// audioMsg says that the sound failed mid-call ("lost": the call goes on
+// as text only) or came back ("on").
+type audioMsg struct {
+	Type    string `json:"type"`
+	State   string `json:"state"`
+	Message string `json:"message"`
 }
 
 // lineReader delivers input lines on c, which is closed at EOF. Its

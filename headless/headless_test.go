@@ -269,7 +269,13 @@ func TestLineStats(t *testing.T) {
 	if got, want := string(marshal(Line(e, event.RouteHost))), `{"type":"stats","route":"host","rtt_ms":1.2,"loss_in":0.012,"loss_out":0.5,"jitter_ms":2,"bitrate_in":32000,"bitrate_out":31000,"jb_target_ms":40,"jb_delay_ms":41.3,"frames":7,"concealed":1,"fec":2,"late":3,"mic_peak_dbfs":-3,"mic_rms_dbfs":-12,"peer_peak_dbfs":-6,"peer_rms_dbfs":-20.6,"opus_complexity":9}`; got != want {
 		t.Errorf("with sound:\n got %s\nwant %s", got, want)
 	}
-	for _, e := range []event.Event{event.AudioEvent{}, event.LevelsEvent{}, event.DeliveredEvent{ID: 1}} {
+	if got, want := string(marshal(Line(event.AudioEvent{Fault: "the sound server went away"}, ""))), `{"type":"audio","state":"lost","message":"the sound server went away"}`; got != want {
+		t.Errorf("a lost sound:\n got %s\nwant %s", got, want)
+	}
+	if got, want := string(marshal(Line(event.AudioEvent{Available: true, Back: true}, ""))), `{"type":"audio","state":"on","message":"the sound is back"}`; got != want {
+		t.Errorf("the sound back:\n got %s\nwant %s", got, want)
+	}
+	for _, e := range []event.Event{event.AudioEvent{}, event.AudioEvent{Available: true}, event.LevelsEvent{}, event.DeliveredEvent{ID: 1}} {
 		if l := Line(e, ""); l != nil {
 			t.Errorf("%T has a line %v; want none", e, l)
 		}

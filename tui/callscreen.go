@@ -186,6 +186,13 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		s.words = strings.Join(strings.Fields(safetext.Clean(msg.Words)), " ")
 	case event.AudioEvent:
 		msg.Note = oneLine(errString(msg.Note))
+		switch {
+		case msg.Fault != "":
+			msg.Note = oneLine(errString(msg.Fault))
+			s.setNotice("! "+msg.Note, true)
+		case msg.Back:
+			s.setNotice("✓ the sound is back", false)
+		}
 		s.audio = &msg
 	case event.PeerMutedEvent:
 		s.peerMuted = msg.Muted

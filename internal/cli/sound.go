@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"parley/audio"
 	"parley/internal/session"
@@ -46,7 +47,12 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s *voice
 // off the call's path. say, if set, is told in one line why the call is
 // text only, when it is for a reason the user should hear.
 func opener(cfg config, log io.Writer, say func(string)) session.Opener {
+	var tries atomic.Int64
 	return func(onLevels func(voice.Levels)) (session.Sound, string, error) {
+		say := say
+		if tries.Add(1) > 1 {
+			say = nil // reopening after a fault: the session says how it goes
+		}
 		s, note, err := openSound(cfg, log, onLevels)
 		if err != nil {
 			if say != nil {

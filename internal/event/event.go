@@ -113,11 +113,15 @@ type LevelsEvent struct {
 // AudioEvent says whether the call has sound; Note says why not, in plain
 // words (for example "no microphone or speaker found — text only"). NoMic
 // says that there is sound but no microphone (--audio-in none, or none
-// found): the peer is heard, and there is nothing to mute.
+// found): the peer is heard, and there is nothing to mute. Fault, when
+// set, says that the sound failed mid-call and what happened (the call
+// goes on as text only); Back, that it came back after a fault.
 type AudioEvent struct {
 	Available bool
 	Note      string
 	NoMic     bool
+	Fault     string
+	Back      bool
 }
 
 func (StateEvent) isEvent()     {}

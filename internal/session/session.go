@@ -48,8 +48,17 @@ type Sound interface {
 // why, if there is a reason to give.
 type Opener func(onLevels func(voice.Levels)) (sound Sound, note string, err error)
 
-// openCloseWait bounds how long Close waits for a sound still opening.
-const openCloseWait = 2 * time.Second
+// The session's timings.
+const (
+	// openCloseWait bounds how long Close waits for a sound still
+	// opening: a sound system that does not answer holds the opener up.
+	openCloseWait = 2 * time.Second
+	// faultPoll is how often a started sound is asked whether it failed.
+	faultPoll = 250 * time.Millisecond
+	// reopenEvery is how often a lost sound is opened again, until it
+	// opens: it comes back within about this of the device or server.
+	reopenEvery = time.Second
+)
 
 // Session is a call and its sound. Its methods are safe for concurrent
 // use; Events must be read until it is closed.
@@ -62,16 +71,17 @@ type Session struct {
 	levels chan voice.Levels
 	quit   chan struct{}
 	done   chan struct{}
-	opened chan opened // the sound's, once
-	// openDone is closed once Open's opener has returned; nil for Begin.
-	openDone chan struct{}
+	opened chan opened    // a sound, opened or reopened
+	opener Opener         // nil: the sound is not reopened when lost
+	openWG sync.WaitGroup // the goroutines that open the sound
 
 	// run's own
-	soundErr  bool // a sound error has been reported
 	connected bool // the call has connected
+	lost      bool // the sound was lost and is being reopened
 
 	mu      sync.Mutex
-	sound   Sound // nil: text only, or not open yet
+	sound   Sound // nil: text only, lost, or not open yet
+	muted   bool
 	begun   bool
 	started bool // the sound has been started
 	closed  bool
@@ -107,7 +117,8 @@ func (s *Session) OnLevels(l voice.Levels) {
 
 // Begin starts the session with its sound, already open; nil is a
 // text-only call, and note then says why, if there is a reason to give.
-// The first event is an AudioEvent saying so.
+// The first event is an AudioEvent saying so. A sound that fails is said
+// once, and not opened again.
 func (s *Session) Begin(sound Sound, note string) {
 	s.mu.Lock()
 	if !s.begun && !s.closed {
@@ -122,7 +133,9 @@ func (s *Session) Begin(sound Sound, note string) {
 // that the invite, the answer and hanging up never wait for a sound
 // system. An AudioEvent says what there is once open returns: until then
 // the call is text only. If open fails, the call goes on as text only and
-// the AudioEvent's note says why.
+// the AudioEvent's note says why. A sound that fails later (the sound
+// server gone, the device unplugged) is said in an AudioEvent, and opened
+// again every reopenEvery until it opens, which another AudioEvent says.
 func (s *Session) Open(open Opener) {
 	s.start(open)
 }
@@ -134,40 +147,61 @@ func (s *Session) start(open Opener) {
 		return
 	}
 	s.begun = true
+	s.opener = open
 	if open != nil {
-		s.openDone = make(chan struct{})
-		go s.opening(open)
+		s.openWG.Add(1)
+		go s.opening(nil)
 	}
 	go s.run()
 }
 
-// opening runs open and hands its result to run. If the session has
-// closed meanwhile, it closes the sound itself; else Close will.
-func (s *Session) opening(open Opener) {
-	defer close(s.openDone)
-	sound, note, err := open(s.OnLevels)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		if err == nil && sound != nil {
-			sound.Close()
+// opening closes the sound that failed, if any, and opens one: once, or
+// for a lost sound every reopenEvery until one opens or the session
+// closes. It hands the result to run; a sound opened once the session has
+// closed it closes itself.
+func (s *Session) opening(failed Sound) {
+	defer s.openWG.Done()
+	if failed != nil {
+		failed.Close()
+	}
+	for {
+		sound, note, err := s.opener(s.OnLevels)
+		reopen := failed != nil && (err != nil || sound == nil)
+		s.mu.Lock()
+		closed := s.closed
+		if !closed && !reopen && err == nil {
+			s.sound = sound // for Close to close from now on
+			if sound != nil && s.muted {
+				sound.SetMuted(true)
+			}
 		}
-		return
+		s.mu.Unlock()
+		if closed {
+			if err == nil && sound != nil {
+				sound.Close()
+			}
+			return
+		}
+		if !reopen {
+			s.opened <- opened{sound, note, err}
+			return
+		}
+		select {
+		case <-s.quit:
+			return
+		case <-time.After(reopenEvery):
+		}
 	}
-	if err == nil {
-		s.sound = sound // for Close to close from now on
-	}
-	s.mu.Unlock()
-	s.opened <- opened{sound, note, err}
 }
 
 // Events returns the call's events, with the sound's: an AudioEvent once
-// the sound is open, last a ByeEvent. It is closed once the session is
-// closed.
+// the sound is open, and whenever it is lost or back; last a ByeEvent. It
+// is closed once the session is closed.
 func (s *Session) Events() <-chan event.Event { return s.events }
 
 // run passes the call's events on until the session is closed, starting
-// the sound once the call connects and the sound is open.
+// the sound once the call connects and the sound is open, and watching it
+// for faults.
 func (s *Session) run() {
 	defer close(s.done)
 	defer close(s.events)
@@ -176,6 +210,8 @@ func (s *Session) run() {
 			return
 		}
 	}
+	poll := time.NewTicker(faultPoll)
+	defer poll.Stop()
 	events := s.call.Events()
 	for {
 		var e event.Event
@@ -184,6 +220,8 @@ func (s *Session) run() {
 			return
 		case o := <-s.opened:
 			e = s.open(o)
+		case <-poll.C:
+			e = s.checkSound()
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -198,13 +236,14 @@ func (s *Session) run() {
 	}
 }
 
-// open takes the sound the Opener gave, says what there is, and starts
+// open takes a sound opened or reopened, says what there is, and starts
 // it if the call has connected already.
 func (s *Session) open(o opened) event.Event {
 	if o.err != nil {
 		return event.AudioEvent{Note: soundError{o.err}.Error()}
 	}
-	a := event.AudioEvent{Available: o.sound != nil, Note: o.note}
+	a := event.AudioEvent{Available: o.sound != nil, Note: o.note, Back: s.lost}
+	s.lost = false
 	mic := s.mic
 	if mic == nil && o.sound != nil {
 		mic = o.sound
@@ -217,6 +256,36 @@ func (s *Session) open(o opened) event.Event {
 			}
 			return event.ErrorEvent{Err: soundError{err}}
 		}
+	}
+	return a
+}
+
+// checkSound notices a started sound that has failed: it says so, once,
+// and has it opened again, where the session has an opener.
+func (s *Session) checkSound() event.Event {
+	s.mu.Lock()
+	sound, started := s.sound, s.started
+	s.mu.Unlock()
+	if sound == nil || !started || s.lost {
+		return nil
+	}
+	err := sound.Err()
+	if err == nil {
+		return nil
+	}
+	s.lost = true
+	s.mu.Lock()
+	if s.opener != nil {
+		s.sound, s.started = nil, false
+		if !s.closed {
+			s.openWG.Add(1)
+			go s.opening(sound)
+		}
+	}
+	s.mu.Unlock()
+	a := event.AudioEvent{Fault: err.Error() + "; the call goes on as text only"}
+	if s.opener != nil {
+		a.Fault = err.Error() + "; the call goes on as text only until it is back"
 	}
 	return a
 }
@@ -247,23 +316,14 @@ func (s *Session) handle(e event.Event) event.Event {
 			}
 		}
 	case event.StatsEvent:
-		sound := s.getSound()
-		if sound == nil {
-			return e
-		}
-		st := sound.Stats()
-		e.Sound = &event.SoundStats{
-			Target: st.Target, Delay: st.Delay,
-			Frames: st.Frames, Concealed: st.Concealed, FEC: st.FEC, Late: st.Late,
-			MicPeak: st.Mic.Peak, MicRMS: st.Mic.RMS, PeerPeak: st.Peer.Peak, PeerRMS: st.Peer.RMS,
-			Complexity: st.Complexity,
-		}
-		if err := sound.Err(); err != nil && !s.soundErr {
-			s.soundErr = true
-			if !s.give(e) {
-				return nil
+		if sound := s.getSound(); sound != nil {
+			st := sound.Stats()
+			e.Sound = &event.SoundStats{
+				Target: st.Target, Delay: st.Delay,
+				Frames: st.Frames, Concealed: st.Concealed, FEC: st.FEC, Late: st.Late,
+				MicPeak: st.Mic.Peak, MicRMS: st.Mic.RMS, PeerPeak: st.Peer.Peak, PeerRMS: st.Peer.RMS,
+				Complexity: st.Complexity,
 			}
-			return event.ErrorEvent{Err: soundError{err}}
 		}
 		return e
 	}
@@ -280,7 +340,7 @@ func (e soundError) Error() string {
 
 func (e soundError) Unwrap() error { return e.err }
 
-// StartSound starts the sound on the call, once; Begin's session does it
+// StartSound starts the sound on the call, once; the session does it
 // when the call connects. Without sound it does nothing.
 func (s *Session) StartSound() error {
 	s.mu.Lock()
@@ -298,17 +358,24 @@ func (s *Session) getSound() Sound {
 	return s.sound
 }
 
-// HasSound reports whether the call has sound (open already).
+// HasSound reports whether the call has sound (open, and not lost).
 func (s *Session) HasSound() bool { return s.getSound() != nil }
 
 // SetMuted mutes or unmutes the microphone and tells the peer; without
-// sound there is nothing to mute.
+// sound there is nothing to mute. A sound opened again after a fault
+// keeps the mute.
 func (s *Session) SetMuted(on bool) {
 	if s.mute != nil {
 		s.mute(on)
 		return
 	}
-	if sound := s.getSound(); sound != nil {
+	s.mu.Lock()
+	sound := s.sound
+	if sound != nil {
+		s.muted = on
+	}
+	s.mu.Unlock()
+	if sound != nil {
 		sound.SetMuted(on)
 		s.call.SetMuted(on)
 	}
@@ -328,8 +395,10 @@ func (s *Session) HangUp()                          { s.call.HangUp() }
 func (s *Session) HangUpWhenDelivered()             { s.call.HangUpWhenDelivered() }
 
 // Close stops the sound and closes the call, and returns once the
-// session's goroutine has ended and Events is closed. It is safe to call
-// more than once, and before Begin.
+// session's goroutine has ended and Events is closed; it waits at most
+// openCloseWait for a sound still opening, which closes what it opens
+// once it sees the session closed. It is safe to call more than once,
+// and before Begin.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -337,20 +406,21 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	begun, sound, openDone := s.begun, s.sound, s.openDone
+	begun, sound := s.begun, s.sound
 	s.mu.Unlock()
 	if sound != nil {
 		sound.Close()
 	}
 	err := s.call.Close()
 	close(s.quit)
-	if openDone != nil {
-		// A sound system that does not answer holds the opener up; it
-		// closes what it opens once it sees the session closed.
-		select {
-		case <-openDone:
-		case <-time.After(openCloseWait):
-		}
+	opened := make(chan struct{})
+	go func() {
+		s.openWG.Wait()
+		close(opened)
+	}()
+	select {
+	case <-opened:
+	case <-time.After(openCloseWait):
 	}
 	if begun {
 		<-s.done

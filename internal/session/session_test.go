@@ -196,25 +196,84 @@ func TestSoundErrorSaidOnce(t *testing.T) {
 	sound := &fakeSound{}
 	s, c := begin(t, sound, "")
 	next(t, s)
+	c.events <- event.StateEvent{State: event.StateConnected}
+	next(t, s)
 	sound.mu.Lock()
 	sound.err = errors.New("the sound server went away")
 	sound.mu.Unlock()
-	var errs []string
-	for range 3 {
-		c.events <- event.StatsEvent{}
-	}
+	var faults []string
+	time.Sleep(3 * faultPoll)
 	c.events <- event.ByeEvent{Reason: "hung up"}
 	for {
 		e := next(t, s)
-		if ee, ok := e.(event.ErrorEvent); ok {
-			errs = append(errs, ee.Err.Error())
+		if a, ok := e.(event.AudioEvent); ok {
+			faults = append(faults, a.Fault)
 		}
 		if _, ok := e.(event.ByeEvent); ok {
 			break
 		}
 	}
-	if want := "audio: the sound server went away; the call goes on as text only"; len(errs) != 1 || errs[0] != want {
-		t.Errorf("errors %q; want one, %q", errs, want)
+	if want := "the sound server went away; the call goes on as text only"; len(faults) != 1 || faults[0] != want {
+		t.Errorf("faults %q; want one, %q", faults, want)
+	}
+}
+
+// TestSoundReopens: a sound that fails is said once, closed, and opened
+// again until it opens; then it is said to be back, started, and keeps
+// the mute.
+func TestSoundReopens(t *testing.T) {
+	first, second := &fakeSound{}, &fakeSound{}
+	var mu sync.Mutex
+	opens := 0
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch opens++; opens {
+		case 1:
+			return first, "", nil
+		case 2:
+			return nil, "", errors.New("the sound server is not there")
+		case 3:
+			return nil, "no microphone or speaker found", nil
+		}
+		return second, "", nil
+	})
+	defer s.Close()
+	if e := next(t, s); e != (event.AudioEvent{Available: true}) {
+		t.Fatalf("got %#v; want the sound", e)
+	}
+	c.events <- event.StateEvent{State: event.StateConnected}
+	next(t, s)
+	s.SetMuted(true)
+	first.mu.Lock()
+	first.err = errors.New("sound device Mic stopped answering")
+	first.mu.Unlock()
+	lost := time.Now()
+	e, ok := next(t, s).(event.AudioEvent)
+	if !ok || e.Fault != "sound device Mic stopped answering; the call goes on as text only until it is back" {
+		t.Fatalf("got %#v; want the fault", e)
+	}
+	if d := time.Since(lost); d > 2*faultPoll {
+		t.Errorf("the fault was said after %v", d)
+	}
+	if s.HasSound() {
+		t.Error("HasSound while the sound is lost")
+	}
+	if e := next(t, s); e != (event.AudioEvent{Available: true, Back: true}) {
+		t.Fatalf("got %#v; want the sound back", e)
+	}
+	if d := time.Since(lost); d < 2*reopenEvery || d > 3*reopenEvery+time.Second {
+		t.Errorf("back after %v; want after the two failed tries, about %v", d, 2*reopenEvery)
+	}
+	first.mu.Lock()
+	closed := first.closed
+	first.mu.Unlock()
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	if closed != 1 || second.starts != 1 || len(second.muted) != 1 || !second.muted[0] {
+		t.Errorf("the failed sound closed %d times; the new one started %d times, muted %v; want 1, 1, [true]", closed, second.starts, second.muted)
 	}
 }
 

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/internal/pulsetest"
+)
+
+// soundCall starts a call through srv whose caller has real devices (a
+// tone into its mouth sink, so it always has something to send) and
+// prints stats; the callee has none.
+func soundCall(t *testing.T, srv *pulsetest.Server) (caller, callee *peer) {
+	t.Helper()
+	srv.NullSink(t, "mouth", "Mouth")
+	srv.NullSink(t, "ear", "Ear")
+	caller, callee = connectEnv(t, srv.Env(),
+		[]string{"--audio-in", "mouth.monitor", "--audio-out", "ear", "--stats"},
+		[]string{"--audio-in", "tone", "--stats"})
+	for caller.next("state")["state"] != "connected" {
+	}
+	for callee.next("state")["state"] != "connected" {
+	}
+	caller.audioFlows(0, 25) // the callee's tone plays into the caller's ear
+	return caller, callee
+}
+
+// nextWithin returns the next event of type typ within d, or nil.
+func (p *peer) nextWithin(typ string, d time.Duration) map[string]any {
+	p.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case m, ok := <-p.events:
+			if !ok {
+				return nil
+			}
+			if m["type"] == typ {
+				return m
+			}
+		case <-timeout:
+			return nil
+		}
+	}
+}
+
+// TestPulseServerDies kills the sound server mid-call: within 2 s the
+// caller says so in one "audio" line, chat goes on, and once the server is
+// back the sound comes back by itself within 3 s; /quit then ends both
+// within 2 s, exit 0. Killed again, /quit still ends the call in 2 s.
+func TestPulseServerDies(t *testing.T) {
+	t.Parallel()
+	srv := pulsetest.Start(t)
+	caller, callee := soundCall(t, srv)
+
+	srv.Kill()
+	killed := time.Now()
+	lost := caller.nextWithin("audio", 2*time.Second)
+	if lost == nil || lost["state"] != "lost" {
+		t.Fatalf("no audio line within 2 s of the sound server dying; got %v", lost)
+	}
+	t.Logf("after %v: %v", time.Since(killed).Round(time.Millisecond), lost)
+	if again := caller.nextWithin("audio", time.Second); again != nil {
+		t.Errorf("a second audio line while the server is down: %v", again)
+	}
+	callee.send("still there?")
+	if m := caller.next("chat"); m["text"] != "still there?" {
+		t.Errorf("chat after the sound died: %v", m)
+	}
+
+	srv.Restart(t)
+	back := time.Now()
+	if m := caller.nextWithin("audio", 3*time.Second); m == nil || m["state"] != "on" {
+		t.Fatalf("no audio line within 3 s of the sound server coming back; got %v", m)
+	}
+	t.Logf("sound back after %v", time.Since(back).Round(time.Millisecond))
+	frames, _ := caller.next("stats")["frames"].(float64)
+	caller.audioFlows(frames, 25)
+
+	srv.Kill()
+	if m := caller.nextWithin("audio", 2*time.Second); m == nil || m["state"] != "lost" {
+		t.Fatalf("no audio line within 2 s of the second death; got %v", m)
+	}
+	quit := time.Now()
+	caller.send("/quit")
+	for _, p := range []*peer{caller, callee} {
+		if _, code := p.rest(); code != 0 {
+			t.Errorf("%s exited %d; want 0", p.name, code)
+		}
+	}
+	if d := time.Since(quit); d > 2*time.Second {
+		t.Errorf("/quit took %v with the sound server dead; want within 2 s", d)
+	}
+	if strings.Contains(caller.stderr.String(), "panic") {
+		t.Errorf("caller's stderr:\n%s", caller.stderr.String())
+	}
+}
+
+// TestPulseDeviceUnloaded unloads the caller's speaker mid-call (its null
+// sink's module): the caller says once that the sound is lost, and once
+// the sink is loaded again the sound comes back by itself.
+func TestPulseDeviceUnloaded(t *testing.T) {
+	t.Parallel()
+	srv := pulsetest.Start(t)
+	caller, callee := soundCall(t, srv)
+
+	var module string
+	for _, l := range strings.Split(srv.Pactl(t, "list", "short", "modules"), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[1] == "module-null-sink" && slices.Contains(f[2:], "sink_name=ear") {
+			module = f[0]
+		}
+	}
+	if module == "" {
+		t.Fatalf("no module for the ear sink:\n%s", srv.Pactl(t, "list", "short", "modules"))
+	}
+	srv.Pactl(t, "unload-module", module)
+	if m := caller.nextWithin("audio", 2*time.Second); m == nil || m["state"] != "lost" {
+		t.Fatalf("no audio line within 2 s of the speaker going; got %v", m)
+	}
+	srv.NullSink(t, "ear", "Ear")
+	back := time.Now()
+	if m := caller.nextWithin("audio", 3*time.Second); m == nil || m["state"] != "on" {
+		t.Fatalf("no audio line within 3 s of the speaker coming back; got %v", m)
+	}
+	t.Logf("sound back after %v", time.Since(back).Round(time.Millisecond))
+	frames, _ := caller.next("stats")["frames"].(float64)
+	caller.audioFlows(frames, 25)
+	caller.send("/quit")
+	for _, p := range []*peer{caller, callee} {
+		if _, code := p.rest(); code != 0 {
+			t.Errorf("%s exited %d; want 0", p.name, code)
+		}
+	}
+}
