@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"parley/audio"
 	"parley/headless"
@@ -57,15 +58,44 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // newSession makes a call, and opens its sound off the call's path, as
 // the flags ask: the call's diagnostics go to log, the sound's to
 // soundLog; say, if set, is told why the call is text only.
-func newSession(cfg config, log, soundLog io.Writer, say func(string)) (*session.Session, error) {
+func newSession(cfg config, log, soundLog io.Writer, say func(string)) (*callSession, error) {
 	cfg.rtc.Log = log
 	c, err := rtc.New(cfg.rtc)
 	if err != nil {
 		return nil, err
 	}
-	s := session.New(c)
+	s := &callSession{Session: session.New(c), cfg: cfg, log: soundLog}
 	s.Open(opener(cfg, soundLog, say))
 	return s, nil
+}
+
+// callSession is a session with the flags it was made with, so that its
+// devices can be switched by name mid-call.
+type callSession struct {
+	*session.Session
+	mu  sync.Mutex
+	cfg config
+	log io.Writer
+}
+
+// UseDevice switches the microphone (input) or the speaker to the device
+// name names, as --audio-in and --audio-out take it.
+func (c *callSession) UseDevice(input bool, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg := c.cfg
+	var err error
+	if input {
+		cfg.in, err = audio.ParseInput(name)
+	} else {
+		cfg.out, err = audio.ParseOutput(name)
+	}
+	if err != nil {
+		return err
+	}
+	c.cfg = cfg
+	c.Switch(opener(cfg, c.log, nil))
+	return nil
 }
 
 // runHeadless runs one call with JSON lines for a UI. Why the call is

@@ -134,3 +134,84 @@ func TestPulseDeviceUnloaded(t *testing.T) {
 		}
 	}
 }
+
+// waitStreams waits until the process pid records from source and plays
+// into sink, as the sound server sees it.
+func waitStreams(t *testing.T, srv *pulsetest.Server, pid int, source, sink string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		src, snk := streamsOf(t, srv, pid)
+		if slices.Equal(src, []string{source}) && slices.Equal(snk, []string{sink}) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v parley records from %v and plays into %v; want %s and %s", within, src, snk, source, sink)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPulseSwitchDevices switches the caller's speaker and microphone
+// mid-call with /out and /in: an audio line names the new devices, the
+// server shows the streams on them, and the peer is still heard; a name
+// that matches no device is refused and the sound stays as it was.
+func TestPulseSwitchDevices(t *testing.T) {
+	t.Parallel()
+	srv := pulsetest.Start(t)
+	srv.NullSink(t, "ear2", "Other Ear")
+	srv.NullSink(t, "mouth2", "Other Mouth")
+	caller, callee := soundCall(t, srv)
+	pid := caller.cmd.Process.Pid
+
+	caller.send("/out Other Ear")
+	if m := caller.next("audio"); m["state"] != "on" || !strings.Contains(m["out"].(string), "ear2") {
+		t.Errorf("after /out: %v", m)
+	}
+	waitStreams(t, srv, pid, "mouth.monitor", "ear2", 2*time.Second)
+	caller.send("/in mouth2.monitor")
+	if m := caller.next("audio"); m["state"] != "on" || !strings.Contains(m["in"].(string), "mouth2.monitor") {
+		t.Errorf("after /in: %v", m)
+	}
+	waitStreams(t, srv, pid, "mouth2.monitor", "ear2", 2*time.Second)
+	frames, _ := caller.next("stats")["frames"].(float64)
+	caller.audioFlows(frames, 25)
+
+	caller.send("/out nosuch")
+	if m := caller.next("error"); !strings.Contains(m["message"].(string), "nosuch") || !strings.Contains(m["message"].(string), "stays as it was") {
+		t.Errorf("after /out nosuch: %v", m)
+	}
+	waitStreams(t, srv, pid, "mouth2.monitor", "ear2", time.Second)
+	caller.send("/quit")
+	for _, p := range []*peer{caller, callee} {
+		if _, code := p.rest(); code != 0 {
+			t.Errorf("%s exited %d; want 0", p.name, code)
+		}
+	}
+}
+
+// TestPulseFollowsDefault: with no device named, the call's sound moves
+// when the user changes the server's default sink and source.
+func TestPulseFollowsDefault(t *testing.T) {
+	t.Parallel()
+	srv := pulsetest.Start(t)
+	srv.NullSink(t, "mouth", "Mouth")
+	srv.NullSink(t, "ear", "Ear")
+	srv.NullSink(t, "ear2", "Other Ear")
+	srv.Pactl(t, "set-default-sink", "ear")
+	srv.Pactl(t, "set-default-source", "mouth.monitor")
+	caller, callee := connectEnv(t, srv.Env(), []string{"--audio-in", "default", "--audio-out", "default"}, []string{"--audio-in", "tone"})
+	for caller.next("state")["state"] != "connected" {
+	}
+	pid := caller.cmd.Process.Pid
+	waitStreams(t, srv, pid, "mouth.monitor", "ear", 3*time.Second)
+	srv.Pactl(t, "set-default-sink", "ear2")
+	srv.Pactl(t, "set-default-source", "ear2.monitor")
+	waitStreams(t, srv, pid, "ear2.monitor", "ear2", 3*time.Second)
+	caller.send("/quit")
+	for _, p := range []*peer{caller, callee} {
+		if _, code := p.rest(); code != 0 {
+			t.Errorf("%s exited %d; want 0", p.name, code)
+		}
+	}
+}

@@ -11,6 +11,8 @@ package session
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -41,6 +43,8 @@ type Sound interface {
 	Stats() voice.Stats
 	Err() error
 	Close() error
+	// Names says what the input and the output are, for the user.
+	Names() (in, out string)
 }
 
 // Opener opens a session's sound, giving it onLevels as its level
@@ -71,7 +75,7 @@ type Session struct {
 	levels chan voice.Levels
 	quit   chan struct{}
 	done   chan struct{}
-	opened chan opened    // a sound, opened or reopened
+	opened chan opened    // a sound, opened, reopened or switched to
 	opener Opener         // nil: the sound is not reopened when lost
 	openWG sync.WaitGroup // the goroutines that open the sound
 
@@ -88,9 +92,10 @@ type Session struct {
 }
 
 type opened struct {
-	sound Sound
-	note  string
-	err   error
+	sound    Sound
+	note     string
+	err      error
+	switched Opener // the opener switched to, for a switch
 }
 
 // New returns a Session for call that has not begun: Begin or Open
@@ -183,13 +188,55 @@ func (s *Session) opening(failed Sound) {
 			return
 		}
 		if !reopen {
-			s.opened <- opened{sound, note, err}
+			s.hand(opened{sound: sound, note: note, err: err})
 			return
 		}
 		select {
 		case <-s.quit:
 			return
 		case <-time.After(reopenEvery):
+		}
+	}
+}
+
+// Switch opens the sound again with open (other devices, say), off the
+// call's path, and swaps it in for the sound there is: an AudioEvent with
+// Switched set says what there is then. If open fails, an ErrorEvent says
+// so and the sound stays as it was. Later faults reopen with open.
+func (s *Session) Switch(open Opener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.begun || s.closed {
+		return
+	}
+	s.openWG.Add(1)
+	go func() {
+		defer s.openWG.Done()
+		sound, _, err := open(s.OnLevels)
+		if err == nil && sound == nil {
+			err = errors.New("no microphone or speaker there")
+		}
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			if err == nil {
+				sound.Close()
+			}
+			return
+		}
+		s.hand(opened{sound: sound, err: err, switched: open})
+	}()
+}
+
+// hand gives run a sound opened; one the session closed before run took
+// it is closed here.
+func (s *Session) hand(o opened) {
+	select {
+	case s.opened <- o:
+	case <-s.quit:
+		if o.err == nil && o.sound != nil {
+			o.sound.Close()
 		}
 	}
 }
@@ -239,10 +286,31 @@ func (s *Session) run() {
 // open takes a sound opened or reopened, says what there is, and starts
 // it if the call has connected already.
 func (s *Session) open(o opened) event.Event {
+	if o.switched != nil {
+		if o.err != nil {
+			return event.ErrorEvent{Err: fmt.Errorf("audio: %w; the sound stays as it was", o.err)}
+		}
+		s.mu.Lock()
+		old, muted := s.sound, s.muted
+		s.sound, s.started, s.opener = o.sound, false, o.switched
+		s.mu.Unlock()
+		if muted {
+			o.sound.SetMuted(true)
+		}
+		if old != nil {
+			// Closed before the new one starts, since closing takes the
+			// call's audio receiver away: at most a second for a device
+			// that does not answer.
+			old.Close()
+		}
+	}
 	if o.err != nil {
 		return event.AudioEvent{Note: soundError{o.err}.Error()}
 	}
-	a := event.AudioEvent{Available: o.sound != nil, Note: o.note, Back: s.lost}
+	a := event.AudioEvent{Available: o.sound != nil, Note: o.note, Back: s.lost && o.switched == nil, Switched: o.switched != nil}
+	if o.sound != nil {
+		a.In, a.Out = o.sound.Names()
+	}
 	s.lost = false
 	mic := s.mic
 	if mic == nil && o.sound != nil {

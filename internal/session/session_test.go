@@ -62,11 +62,12 @@ func (f *fakeSound) Start(voice.Link) error {
 	f.starts++
 	return f.startErr
 }
-func (f *fakeSound) SetMuted(on bool)   { f.mu.Lock(); f.muted = append(f.muted, on); f.mu.Unlock() }
-func (f *fakeSound) Silent() bool       { return f.silent }
-func (f *fakeSound) Stats() voice.Stats { return f.stats }
-func (f *fakeSound) Err() error         { f.mu.Lock(); defer f.mu.Unlock(); return f.err }
-func (f *fakeSound) Close() error       { f.mu.Lock(); f.closed++; f.mu.Unlock(); return nil }
+func (f *fakeSound) SetMuted(on bool)        { f.mu.Lock(); f.muted = append(f.muted, on); f.mu.Unlock() }
+func (f *fakeSound) Silent() bool            { return f.silent }
+func (f *fakeSound) Stats() voice.Stats      { return f.stats }
+func (f *fakeSound) Err() error              { f.mu.Lock(); defer f.mu.Unlock(); return f.err }
+func (f *fakeSound) Names() (string, string) { return "Mic", "Speaker" }
+func (f *fakeSound) Close() error            { f.mu.Lock(); f.closed++; f.mu.Unlock(); return nil }
 
 func (f *fakeSound) startCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.starts }
 
@@ -105,8 +106,8 @@ func TestAudioEventFirst(t *testing.T) {
 		note  string
 		want  event.AudioEvent
 	}{
-		{"sound", &fakeSound{}, "", event.AudioEvent{Available: true}},
-		{"no mic", &fakeSound{silent: true}, "", event.AudioEvent{Available: true, NoMic: true}},
+		{"sound", &fakeSound{}, "", event.AudioEvent{Available: true, In: "Mic", Out: "Speaker"}},
+		{"no mic", &fakeSound{silent: true}, "", event.AudioEvent{Available: true, NoMic: true, In: "Mic", Out: "Speaker"}},
 		{"text only", nil, "no microphone or speaker found", event.AudioEvent{Note: "no microphone or speaker found"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +242,7 @@ func TestSoundReopens(t *testing.T) {
 		return second, "", nil
 	})
 	defer s.Close()
-	if e := next(t, s); e != (event.AudioEvent{Available: true}) {
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker"}) {
 		t.Fatalf("got %#v; want the sound", e)
 	}
 	c.events <- event.StateEvent{State: event.StateConnected}
@@ -261,7 +262,7 @@ func TestSoundReopens(t *testing.T) {
 	if s.HasSound() {
 		t.Error("HasSound while the sound is lost")
 	}
-	if e := next(t, s); e != (event.AudioEvent{Available: true, Back: true}) {
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker", Back: true}) {
 		t.Fatalf("got %#v; want the sound back", e)
 	}
 	if d := time.Since(lost); d < 2*reopenEvery || d > 3*reopenEvery+time.Second {
@@ -350,7 +351,7 @@ func TestOpenOffThePath(t *testing.T) {
 		t.Fatal("sound before it opened")
 	}
 	close(release)
-	if e := next(t, s); e != (event.AudioEvent{Available: true}) {
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker"}) {
 		t.Errorf("got %#v; want the AudioEvent", e)
 	}
 	if !s.HasSound() || sound.startCount() != 1 {
@@ -406,5 +407,29 @@ func TestCloseWhileOpening(t *testing.T) {
 			t.Fatalf("the sound that opened after Close was closed %d times; want once", n)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSwitch swaps in a sound opened anew, closing the old one and
+// starting the new; a switch that fails leaves the sound as it was.
+func TestSwitch(t *testing.T) {
+	old, fresh := &fakeSound{}, &fakeSound{}
+	s, c := begin(t, old, "")
+	next(t, s)
+	c.events <- event.StateEvent{State: event.StateConnected}
+	next(t, s)
+	s.Switch(func(func(voice.Levels)) (Sound, string, error) { return nil, "", errors.New(`no speaker "nosuch"`) })
+	if e, ok := next(t, s).(event.ErrorEvent); !ok || e.Err.Error() != `audio: no speaker "nosuch"; the sound stays as it was` {
+		t.Errorf("got %#v; want the failed switch said", e)
+	}
+	s.Switch(func(func(voice.Levels)) (Sound, string, error) { return fresh, "", nil })
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker", Switched: true}) {
+		t.Errorf("got %#v; want the switch said", e)
+	}
+	old.mu.Lock()
+	closed := old.closed
+	old.mu.Unlock()
+	if closed != 1 || fresh.startCount() != 1 {
+		t.Errorf("old closed %d times, new started %d; want once each", closed, fresh.startCount())
 	}
 }
