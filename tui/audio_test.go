@@ -51,3 +51,15 @@ func TestTextOnlyStats(t *testing.T) {
 		t.Errorf("text-only stats line %q; want \"RTT 42 ms\" and no buffer or kb/s", stats)
 	}
 }
+
+// TestSoundLostAndBack: a sound that fails mid-call is said as a notice
+// and the call shows as text only; its return is said too.
+func TestSoundLostAndBack(t *testing.T) {
+	h := newHarness(t, ScreenCall, "")
+	h.connect()
+	h.emit(event.AudioEvent{Available: true})
+	h.emit(event.AudioEvent{Fault: "sound device Mic stopped answering (the sound server may be gone); the call goes on as text only until it is back"})
+	mustContain(t, h.view(), "! sound device Mic stopped answering")
+	h.emit(event.AudioEvent{Available: true, Back: true})
+	mustContain(t, h.view(), "✓ the sound is back")
+}
