@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 
 	"parley/audio"
@@ -76,6 +77,28 @@ type callSession struct {
 	mu  sync.Mutex
 	cfg config
 	log io.Writer
+}
+
+// Devices lists the microphones and the speakers, for the TUI's picker.
+func (c *callSession) Devices() (mics, speakers []tui.Device, err error) {
+	l, err := audio.Devices(audio.BackendAuto)
+	if err != nil {
+		return nil, nil, err
+	}
+	pick := func(list []audio.DeviceInfo) []tui.Device {
+		var out []tui.Device
+		for _, d := range list {
+			id, name := d.ID, d.Name
+			if id == "" {
+				id = strconv.Itoa(d.Index)
+			} else {
+				name += " (" + d.ID + ")"
+			}
+			out = append(out, tui.Device{Name: name, ID: id, Default: d.Default})
+		}
+		return out
+	}
+	return pick(l.Capture), pick(l.Playback), nil
 }
 
 // UseDevice switches the microphone (input) or the speaker to the device

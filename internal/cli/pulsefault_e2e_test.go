@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"parley/internal/pulsetest"
+	"parley/rtc"
 )
 
 // soundCall starts a call through srv whose caller has real devices (a
@@ -213,5 +215,60 @@ func TestPulseFollowsDefault(t *testing.T) {
 		if _, code := p.rest(); code != 0 {
 			t.Errorf("%s exited %d; want 0", p.name, code)
 		}
+	}
+}
+
+// shellEnv is env as a shell's env command line, each value quoted.
+func shellEnv(env []string) string {
+	var b strings.Builder
+	b.WriteString("env -i")
+	for _, kv := range env {
+		b.WriteString(" '" + strings.ReplaceAll(kv, "'", `'\''`) + "'")
+	}
+	return b.String() + " "
+}
+
+// TestTUIDevicePicker picks another speaker mid-call in the terminal UI
+// (F4, ↑ to the last speaker, enter): the call screen says so and the
+// server shows the stream moved.
+func TestTUIDevicePicker(t *testing.T) {
+	t.Parallel()
+	srv := pulsetest.Start(t)
+	srv.NullSink(t, "mouth", "Mouth")
+	srv.NullSink(t, "ear", "Ear")
+	srv.NullSink(t, "ear2", "Other Ear")
+	bin := parleyBinary(t)
+	tm := newTmux(t)
+	env := shellEnv(append(srv.Env(), "XDG_STATE_HOME="+t.TempDir(), "TERM=xterm-256color"))
+	tm.run("new-session", "-d", "-s", "caller", "-x", "100", "-y", "30",
+		env+bin+" call --stun none --iface lo --loopback --audio-in mouth.monitor --audio-out ear")
+	invite := tm.waitForCode("caller", rtc.KindInvite)
+	callee := startEnv(t, bin, srv.Env(), "callee", "join", invite, "--audio-in", "tone")
+	tm.paste("caller", callee.next("answer")["code"].(string))
+	tm.run("send-keys", "-t", "caller", "Enter")
+	tm.waitFor("caller", regexp.MustCompile(`connected · direct`))
+
+	var pid int
+	for deadline := time.Now().Add(5 * time.Second); pid == 0; {
+		for _, st := range srv.Streams(t) {
+			if st.Playback && st.Device == "ear" {
+				pid = st.PID
+			}
+		}
+		if pid == 0 && time.Now().After(deadline) {
+			t.Fatalf("no stream plays into ear: %+v", srv.Streams(t))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tm.run("send-keys", "-t", "caller", "F4")
+	tm.waitFor("caller", regexp.MustCompile(`Speakers`))
+	tm.run("send-keys", "-t", "caller", "Up")
+	tm.waitFor("caller", regexp.MustCompile(`› Other Ear \(ear2\)`))
+	tm.run("send-keys", "-t", "caller", "Enter")
+	tm.waitFor("caller", regexp.MustCompile(`switching the speaker to Other Ear`))
+	waitStreams(t, srv, pid, "mouth.monitor", "ear2", 3*time.Second)
+	tm.run("send-keys", "-t", "caller", "C-c")
+	if _, code := callee.rest(); code != 0 {
+		t.Errorf("callee exited %d; want 0", code)
 	}
 }
