@@ -29,6 +29,17 @@ func soundCall(t *testing.T, srv *pulsetest.Server) (caller, callee *peer) {
 	return caller, callee
 }
 
+// quitBoth has the caller type /quit, and checks that both sides exit 0.
+func quitBoth(t *testing.T, caller, callee *peer) {
+	t.Helper()
+	caller.send("/quit")
+	for _, p := range []*peer{caller, callee} {
+		if _, code := p.rest(); code != 0 {
+			t.Errorf("%s exited %d; want 0", p.name, code)
+		}
+	}
+}
+
 // nextWithin returns the next event of type typ within d, or nil.
 func (p *peer) nextWithin(typ string, d time.Duration) map[string]any {
 	p.t.Helper()
@@ -86,12 +97,7 @@ func TestPulseServerDies(t *testing.T) {
 		t.Fatalf("no audio line within 2 s of the second death; got %v", m)
 	}
 	quit := time.Now()
-	caller.send("/quit")
-	for _, p := range []*peer{caller, callee} {
-		if _, code := p.rest(); code != 0 {
-			t.Errorf("%s exited %d; want 0", p.name, code)
-		}
-	}
+	quitBoth(t, caller, callee)
 	if d := time.Since(quit); d > 2*time.Second {
 		t.Errorf("/quit took %v with the sound server dead; want within 2 s", d)
 	}
@@ -129,12 +135,7 @@ func TestPulseDeviceUnloaded(t *testing.T) {
 	t.Logf("sound back after %v", time.Since(back).Round(time.Millisecond))
 	frames, _ := caller.next("stats")["frames"].(float64)
 	caller.audioFlows(frames, 25)
-	caller.send("/quit")
-	for _, p := range []*peer{caller, callee} {
-		if _, code := p.rest(); code != 0 {
-			t.Errorf("%s exited %d; want 0", p.name, code)
-		}
-	}
+	quitBoth(t, caller, callee)
 }
 
 // waitStreams waits until the process pid records from source and plays
@@ -184,12 +185,7 @@ func TestPulseSwitchDevices(t *testing.T) {
 		t.Errorf("after /out nosuch: %v", m)
 	}
 	waitStreams(t, srv, pid, "mouth2.monitor", "ear2", time.Second)
-	caller.send("/quit")
-	for _, p := range []*peer{caller, callee} {
-		if _, code := p.rest(); code != 0 {
-			t.Errorf("%s exited %d; want 0", p.name, code)
-		}
-	}
+	quitBoth(t, caller, callee)
 }
 
 // TestPulseFollowsDefault: with no device named, the call's sound moves
@@ -210,12 +206,7 @@ func TestPulseFollowsDefault(t *testing.T) {
 	srv.Pactl(t, "set-default-sink", "ear2")
 	srv.Pactl(t, "set-default-source", "ear2.monitor")
 	waitStreams(t, srv, pid, "ear2.monitor", "ear2", 3*time.Second)
-	caller.send("/quit")
-	for _, p := range []*peer{caller, callee} {
-		if _, code := p.rest(); code != 0 {
-			t.Errorf("%s exited %d; want 0", p.name, code)
-		}
-	}
+	quitBoth(t, caller, callee)
 }
 
 // shellEnv is env as a shell's env command line, each value quoted.
