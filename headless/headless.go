@@ -292,6 +292,10 @@ type statsMsg struct {
 	PeerPeak     *float64 `json:"peer_peak_dbfs,omitempty"`
 	PeerRMS      *float64 `json:"peer_rms_dbfs,omitempty"`
 	Complexity   *int     `json:"opus_complexity,omitempty"`
+	AEC          bool     `json:"aec,omitempty"`
+	NS           bool     `json:"ns,omitempty"`
+	AGC          bool     `json:"agc,omitempty"`
+	EchoDelay    *float64 `json:"aec_delay_ms,omitempty"`
 }
 
 func newStatsMsg(e event.StatsEvent, route event.Route) statsMsg {
@@ -306,6 +310,10 @@ func newStatsMsg(e event.StatsEvent, route event.Route) statsMsg {
 		m.MicPeak, m.MicRMS = ptr(round1(s.MicPeak)), ptr(round1(s.MicRMS))
 		m.PeerPeak, m.PeerRMS = ptr(round1(s.PeerPeak)), ptr(round1(s.PeerRMS))
 		m.Complexity = ptr(s.Complexity)
+		m.AEC, m.NS, m.AGC = s.AEC, s.NS, s.AGC
+		if s.AEC {
+			m.EchoDelay = ptr(ms(s.EchoDelay))
+		}
 	}
 	return m
 }

@@ -21,6 +21,7 @@ import (
 //	loopback = false
 //	print-code = false
 //	notify = true        # false: no bell for a message while you look elsewhere
+//	aec = true           # echo cancellation; ns and agc likewise
 //	log = "/path/to/parley.log"
 type fileConfig struct {
 	STUN      []string `toml:"stun"`
@@ -30,6 +31,9 @@ type fileConfig struct {
 	Loopback  *bool    `toml:"loopback"`
 	PrintCode *bool    `toml:"print-code"`
 	Notify    *bool    `toml:"notify"`
+	AEC       *bool    `toml:"aec"`
+	NS        *bool    `toml:"ns"`
+	AGC       *bool    `toml:"agc"`
 	Log       string   `toml:"log"`
 }
 
@@ -69,7 +73,7 @@ func loadConfigFile(path string) (map[string][]string, error) {
 		return nil, fmt.Errorf("config file %s: unknown setting %s", path, strings.Join(names, ", "))
 	}
 	vals := map[string][]string{"stun": fc.STUN, "turn": fc.TURN, "iface": fc.Iface}
-	for name, b := range map[string]*bool{"relay-only": fc.RelayOnly, "loopback": fc.Loopback, "print-code": fc.PrintCode, "notify": fc.Notify} {
+	for name, b := range map[string]*bool{"relay-only": fc.RelayOnly, "loopback": fc.Loopback, "print-code": fc.PrintCode, "notify": fc.Notify, "aec": fc.AEC, "ns": fc.NS, "agc": fc.AGC} {
 		if b != nil {
 			vals[name] = []string{fmt.Sprint(*b)}
 		}

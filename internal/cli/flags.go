@@ -9,6 +9,7 @@ import (
 
 	"parley/audio"
 	"parley/rtc"
+	"parley/voice"
 )
 
 // config is what the command line asks for.
@@ -24,6 +25,7 @@ type config struct {
 	encoder           audio.EncoderOptions
 	stats             bool
 	notify            bool
+	processing        voice.Processing
 }
 
 const usage = `parley: peer-to-peer voice and text calls in the terminal
@@ -228,6 +230,9 @@ func newFlagSet(cfg *config, _ io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.encoder.Bitrate, "bitrate", audio.DefaultBitrate, "Opus bitrate: `N` bits per second")
 	fs.BoolVar(&cfg.encoder.DTX, "dtx", false, "send almost nothing during silence (Opus DTX)")
 	fs.BoolVar(&cfg.stats, "stats", false, "with --headless: a stats line every second")
+	fs.BoolVar(&cfg.processing.AEC, "aec", true, "echo cancellation, where the microphone and the speaker are both devices; --aec=false with headphones if you like")
+	fs.BoolVar(&cfg.processing.NS, "ns", true, "noise suppression for the microphone (with devices)")
+	fs.BoolVar(&cfg.processing.AGC, "agc", true, "automatic gain control for the microphone (with devices)")
 	fs.BoolVar(&cfg.notify, "notify", true, "ring the bell (or notify the desktop) for a message that arrives while you look elsewhere; --notify=false for silence")
 	fs.StringVar(&cfg.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory)")
 	return fs

@@ -23,9 +23,10 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s *voice
 	}
 	s, err = voice.Open(voice.Config{
 		In: cfg.in, Out: cfg.out,
-		Audio:    audio.Options{Logf: func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }},
-		Encoder:  cfg.encoder,
-		OnLevels: onLevels,
+		Audio:      audio.Options{Logf: func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }},
+		Encoder:    cfg.encoder,
+		OnLevels:   onLevels,
+		Processing: cfg.processing,
 	})
 	if errors.Is(err, audio.ErrNoDevice) {
 		fmt.Fprintf(log, "audio: %v\n", err)

@@ -91,8 +91,9 @@ type StatsEvent struct {
 }
 
 // SoundStats are the figures of a call's sound: the jitter buffer's target
-// and delay, its frame counts, the latest levels and the encoder's Opus
-// complexity (adaptive: it drops on a slow machine).
+// and delay, its frame counts, the latest levels, the encoder's Opus
+// complexity (adaptive: it drops on a slow machine) and the microphone's
+// clean-ups.
 type SoundStats struct {
 	Target, Delay          time.Duration
 	Frames, Concealed, FEC uint64
@@ -100,6 +101,10 @@ type SoundStats struct {
 	MicPeak, MicRMS        float64 // dBFS
 	PeerPeak, PeerRMS      float64 // dBFS
 	Complexity             int
+	// AEC, NS and AGC say which of the microphone's clean-ups run;
+	// EchoDelay is the echo's delay the canceller found.
+	AEC, NS, AGC bool
+	EchoDelay    time.Duration
 }
 
 // LevelsEvent reports the levels of the microphone and of the peer's

@@ -391,6 +391,8 @@ func (s *Session) handle(e event.Event) event.Event {
 				Frames: st.Frames, Concealed: st.Concealed, FEC: st.FEC, Late: st.Late,
 				MicPeak: st.Mic.Peak, MicRMS: st.Mic.RMS, PeerPeak: st.Peer.Peak, PeerRMS: st.Peer.RMS,
 				Complexity: st.Complexity,
+				AEC:        st.Processing.AEC, NS: st.Processing.NS, AGC: st.Processing.AGC,
+				EchoDelay: st.EchoDelay,
 			}
 		}
 		return e
