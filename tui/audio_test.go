@@ -123,3 +123,13 @@ func TestNoDevicePicker(t *testing.T) {
 	h.key(tea.KeyF4)
 	mustContain(t, h.view(), "this call cannot switch devices")
 }
+
+// TestCleanUpsShown: the stats line says which of the microphone's
+// clean-ups run, with the echo delay found.
+func TestCleanUpsShown(t *testing.T) {
+	h := newHarness(t, ScreenCall, "")
+	h.connect()
+	h.emit(event.AudioEvent{Available: true})
+	h.emit(event.StatsEvent{RTT: time.Millisecond, Sound: &event.SoundStats{Delay: 20 * time.Millisecond, AEC: true, NS: true, AGC: true, EchoDelay: 104 * time.Millisecond}})
+	mustContain(t, h.view(), "· AEC 104 ms NS AGC")
+}

@@ -571,8 +571,32 @@ func (s *callScreen) statsView() string {
 	if x.Sound != nil {
 		buffer = x.Sound.Delay
 	}
-	return fmt.Sprintf("RTT %s · loss ↓%s ↑%s · buffer %s · %s",
+	line := fmt.Sprintf("RTT %s · loss ↓%s ↑%s · buffer %s · %s",
 		fmtMillis(x.RTT), fmtLoss(x.LossIn), fmtLoss(x.LossOut), fmtMillis(buffer), rates)
+	return line + cleanUps(x.Sound)
+}
+
+// cleanUps says which of the microphone's clean-ups run, and the echo's
+// delay the canceller found, in few columns: " · AEC 104 ms NS AGC" (echo
+// cancellation, noise suppression, gain control).
+func cleanUps(s *event.SoundStats) string {
+	if s == nil {
+		return ""
+	}
+	var on []string
+	if s.AEC {
+		on = append(on, "AEC "+fmtMillis(s.EchoDelay))
+	}
+	if s.NS {
+		on = append(on, "NS")
+	}
+	if s.AGC {
+		on = append(on, "AGC")
+	}
+	if len(on) == 0 {
+		return ""
+	}
+	return " · " + strings.Join(on, " ")
 }
 
 func (s *callScreen) metersView() string {
