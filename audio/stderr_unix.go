@@ -32,7 +32,10 @@ func RedirectStderr(f interface{ Fd() uintptr }) (orig *os.File, restore func() 
 	orig = os.NewFile(uintptr(saved), "/dev/stderr")
 	return orig, func() error {
 		err := unix.Dup2(saved, 2)
-		orig.Close()
+		// orig stays open: loggers handed it may still write as the
+		// program ends (pion's goroutines, after a call closes), and a
+		// closed one makes them complain on the real stderr. It is
+		// closed once nothing holds it.
 		if err != nil {
 			return fmt.Errorf("restore stderr: %w", err)
 		}
