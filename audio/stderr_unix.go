@@ -17,8 +17,9 @@ import (
 //
 // It returns orig, a file for the original standard error, so the program
 // can still write to the terminal, and restore, which points descriptor 2
-// back (orig stays open for whoever still holds it). Everything written to descriptor 2 meanwhile goes
-// to f, os.Stderr and a Go panic's message included. It changes the whole
+// back (orig stays open for whoever still holds it). Everything written
+// to descriptor 2 meanwhile goes to f, os.Stderr and a Go panic's message
+// included. It changes the whole
 // process: call it from main, not from a library, and not concurrently.
 func RedirectStderr(f interface{ Fd() uintptr }) (orig *os.File, restore func() error, err error) {
 	saved, err := unix.Dup(2)
