@@ -281,6 +281,15 @@ type statsMsg struct {
 	PeerPeak     *float64 `json:"peer_peak_dbfs,omitempty"`
 	PeerRMS      *float64 `json:"peer_rms_dbfs,omitempty"`
 	Complexity   *int     `json:"opus_complexity,omitempty"`
+
+	// With an audio agent ('parley ssh'): the link's one-way delay, which
+	// adds to mouth-to-ear, and what the link carried.
+	AgentDelay      *float64 `json:"agent_delay_ms,omitempty"`
+	AgentBytesIn    *uint64  `json:"agent_bytes_in,omitempty"`
+	AgentBytesOut   *uint64  `json:"agent_bytes_out,omitempty"`
+	AgentPacketsIn  *uint64  `json:"agent_packets_in,omitempty"`
+	AgentPacketsOut *uint64  `json:"agent_packets_out,omitempty"`
+	AgentDropped    *uint64  `json:"agent_dropped,omitempty"`
 }
 
 func newStatsMsg(e event.StatsEvent, route event.Route) statsMsg {
@@ -295,6 +304,12 @@ func newStatsMsg(e event.StatsEvent, route event.Route) statsMsg {
 		m.MicPeak, m.MicRMS = ptr(round1(s.MicPeak)), ptr(round1(s.MicRMS))
 		m.PeerPeak, m.PeerRMS = ptr(round1(s.PeerPeak)), ptr(round1(s.PeerRMS))
 		m.Complexity = ptr(s.Complexity)
+		if l := s.Link; l != nil {
+			m.AgentDelay = ptr(ms(l.Delay))
+			m.AgentBytesIn, m.AgentBytesOut = ptr(l.BytesIn), ptr(l.BytesOut)
+			m.AgentPacketsIn, m.AgentPacketsOut = ptr(l.PacketsIn), ptr(l.PacketsOut)
+			m.AgentDropped = ptr(l.Dropped)
+		}
 	}
 	return m
 }

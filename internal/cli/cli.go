@@ -12,14 +12,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"parley/audio"
 	"parley/headless"
+	"parley/internal/agent"
 	"parley/internal/logfile"
 	"parley/internal/session"
 	"parley/rtc"
 	"parley/tui"
-	"parley/voice"
 )
 
 // Exit statuses.
@@ -35,6 +36,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && args[0] == "bench" {
 		return runBench(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "ssh" {
+		return runSSH(ctx, args[1:], stdin, stdout, stderr)
+	}
 	cmd, cfg, err := parseArgs(args, configPath(), stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -43,6 +47,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "parley: %v\n", err)
 		fmt.Fprintln(stderr, "Run 'parley help' for usage.")
 		return ExitUsage
+	}
+	if removable(cfg.agent) {
+		// 'parley ssh' made it for this parley: once parley ends, so does
+		// the SSH session, and sshd leaves the socket behind.
+		defer agent.Remove(cfg.agent)
 	}
 	switch {
 	case cmd == "devices":
@@ -74,12 +83,14 @@ func newSession(cfg config, log, soundLog io.Writer) (*session.Session, error) {
 }
 
 // begin begins s with sound, which may be nil: a text-only call.
-func begin(s *session.Session, sound *voice.Session, note string) {
-	if sound == nil {
-		s.Begin(nil, note) // not a nil *voice.Session in the interface
-		return
-	}
+func begin(s *session.Session, sound session.Sound, note string) {
 	s.Begin(sound, note)
+}
+
+// removable reports whether path is an agent's socket that 'parley ssh'
+// had ssh make, by its place and name, not any socket given to --agent.
+func removable(path string) bool {
+	return filepath.Dir(path) == agent.RemoteDir && agent.IsSocketName(filepath.Base(path))
 }
 
 // runHeadless runs one call with JSON lines for a UI. The sound opens

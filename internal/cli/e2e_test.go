@@ -97,7 +97,13 @@ func startPeer(t *testing.T, name string, args ...string) *peer {
 func startBinary(t *testing.T, bin, name string, args ...string) *peer {
 	t.Helper()
 	// The test's own flags come last, so that they win.
-	cmd := exec.Command(bin, slices.Concat(args[:1], loopbackFlags, args[1:])...)
+	return startRaw(t, bin, name, slices.Concat(args[:1], loopbackFlags, args[1:])...)
+}
+
+// startRaw is startBinary with the command line as it is.
+func startRaw(t *testing.T, bin, name string, args ...string) *peer {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	p := &peer{t: t, name: name, cmd: cmd, events: make(chan map[string]any, 1024), stderr: new(strings.Builder), done: make(chan struct{})}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {

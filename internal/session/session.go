@@ -173,6 +173,10 @@ func (s *Session) handle(e event.Event) event.Event {
 			MicPeak: st.Mic.Peak, MicRMS: st.Mic.RMS, PeerPeak: st.Peer.Peak, PeerRMS: st.Peer.RMS,
 			Complexity: st.Complexity,
 		}
+		if l, ok := s.sound.(linker); ok {
+			ls := l.LinkStats()
+			e.Sound.Link = &ls
+		}
 		if err := s.sound.Err(); err != nil && !s.soundErr {
 			s.soundErr = true
 			if !s.give(e) {
@@ -184,6 +188,9 @@ func (s *Session) handle(e event.Event) event.Event {
 	}
 	return e
 }
+
+// linker is a sound across a link, an audio agent's ('parley ssh').
+type linker interface{ LinkStats() event.LinkStats }
 
 // soundError is a problem with the sound, said so that the user knows the
 // call goes on.

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/audio"
+	"parley/internal/speech"
+	"parley/internal/sshtest"
+)
+
+// TestSSHSpeech runs 'parley ssh' to a real OpenSSH server on loopback: a
+// headless call on the "remote" side (this machine again, through sshd,
+// with no sound of its own) whose microphone and speaker are the
+// laptop side's (files here), and a second local parley as the peer.
+// Speech crosses both ways, and the agent's counters show that the link
+// carried it, as Opus.
+func TestSSHSpeech(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	bin := parleyBinary(t)
+	in, ref := speechWAV(t)
+	dir := t.TempDir()
+	laptopRec, peerRec := filepath.Join(dir, "laptop.wav"), filepath.Join(dir, "peer.wav")
+	remote := []string{"call", "--headless", "--stun", "none", "--iface", "lo", "--loopback", "--stats"}
+	start := time.Now()
+	laptop := startRaw(t, bin, "laptop", append([]string{"ssh", "--ssh", srv.CommandLine(), "--remote", bin,
+		"--audio-in", in, "--audio-out", laptopRec, sshtest.Destination, "--"}, remote...)...)
+	invite := laptop.next("invite")["code"].(string)
+	t.Logf("the remote's invite came through ssh after %v", time.Since(start).Round(time.Millisecond))
+	peer := startPeer(t, "peer", "join", invite, "--audio-in", in, "--audio-out", peerRec, "--stats")
+	laptop.send(peer.next("answer")["code"].(string))
+	for laptop.next("state")["state"] != "connected" {
+	}
+	length := time.Duration(len(ref)) * time.Second / speech.Rate
+	time.Sleep(length + 1500*time.Millisecond)
+	laptop.send("/quit")
+	rest, code := laptop.rest()
+	if code != 0 {
+		t.Errorf("parley ssh exited %d; want the remote parley's 0", code)
+	}
+	if _, code := peer.rest(); code != 0 {
+		t.Errorf("the peer exited %d", code)
+	}
+	took := time.Since(start)
+	var stats map[string]any
+	for _, m := range rest {
+		if m["type"] == "stats" {
+			stats = m
+		}
+	}
+	if stats == nil {
+		t.Fatal("the remote printed no stats line")
+	}
+	stderr := laptop.stderr.String()
+	t.Logf("%v in all; the remote's last stats: %v", took.Round(time.Millisecond), stats)
+	t.Logf("parley ssh's stderr (the remote's with it):\n%s", stderr)
+
+	// The agent carried the audio: the remote's counters, each way about
+	// a packet per 20 ms of speech, and this side's own.
+	frames := float64(length / (20 * time.Millisecond))
+	for _, k := range []string{"agent_packets_in", "agent_packets_out"} {
+		if n, _ := stats[k].(float64); n < 0.8*frames {
+			t.Errorf("%s = %v; want at least %.0f (the speech's frames)", k, stats[k], 0.8*frames)
+		}
+	}
+	for _, k := range []string{"agent_bytes_in", "agent_bytes_out"} {
+		// Opus at 32 kb/s: about 4 kB a second; PCM would be 96.
+		if n, _ := stats[k].(float64); n < 2000*length.Seconds() || n > 20000*length.Seconds() {
+			t.Errorf("%s = %v; want Opus's 2 to 20 kB a second of speech", k, stats[k])
+		}
+	}
+	if d, ok := stats["agent_delay_ms"].(float64); !ok || d > 20 {
+		t.Errorf("agent_delay_ms = %v; want a few milliseconds on loopback", stats["agent_delay_ms"])
+	}
+	if !regexp.MustCompile(`parley ssh: the audio agent carried \d+ bytes in \d+ audio packets sent, \d+ bytes in \d+ received, 0 dropped`).MatchString(stderr) {
+		t.Error("parley ssh did not say what its agent carried")
+	}
+	if strings.Contains(stderr, "text only") {
+		t.Error("the remote went text only")
+	}
+	// The remote parley removed the socket that sshd made for it.
+	if m := regexp.MustCompile(`the audio agent at (/tmp/parley-agent-[0-9a-f]+\.sock)`).FindStringSubmatch(stderr); m == nil {
+		t.Error("the remote did not say which agent it uses")
+	} else if _, err := os.Lstat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("the remote's socket %s is still there: %v", m[1], err)
+	}
+
+	if d := os.Getenv("PARLEY_KEEP"); d != "" {
+		for _, p := range []string{peerRec, laptopRec} {
+			b, _ := os.ReadFile(p)
+			os.WriteFile(filepath.Join(d, "ssh-"+filepath.Base(p)), b, 0o644)
+		}
+	}
+	for _, c := range []struct{ name, path string }{
+		{"laptop → peer", peerRec},
+		{"peer → laptop", laptopRec},
+	} {
+		got, err := audio.ReadWAVFile(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := speech.Compare(ref, got, 3*speech.Rate)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		t.Logf("%s: %v of speech arrived %v into the recording; correlation %.3f, log-spectral distance %.2f dB",
+			c.name, length.Round(time.Millisecond), res.Delay.Round(time.Millisecond), res.Corr, res.LSD)
+		// As a direct call (TestSpeech, clean): Opus once, the jitter buffer once.
+		if res.Corr < 0.9 {
+			t.Errorf("%s: correlation %.3f; want at least 0.9", c.name, res.Corr)
+		}
+		if res.LSD > 5 {
+			t.Errorf("%s: log-spectral distance %.2f dB; want at most 5", c.name, res.LSD)
+		}
+	}
+}
