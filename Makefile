@@ -17,7 +17,7 @@ help: ## list the targets
 setup: ## install missing system packages (Go, pkg-config, libopus)
 	@scripts/setup
 
-setup-test: ## install what the tests need too (tmux, coturn, Chromium, espeak-ng, sox, aiortc)
+setup-test: ## install what the tests need too (tmux, coturn, Chromium, espeak-ng, sox, aiortc, OpenSSH)
 	@scripts/setup --test
 
 build: setup ## build ./parley

@@ -22,9 +22,8 @@ func textOnlySSH() string {
 	if err != nil || host == "" {
 		host = "HOST"
 	}
-	return "no microphone or speaker here — text only; to talk through your own computer's, run 'parley ssh " + host +
-		"' there, or forward its sound server: ssh -R /tmp/pulse.sock:/run/user/UID/pulse/native " + host +
-		", then PULSE_SERVER=unix:/tmp/pulse.sock parley (see the README, \"Talking from an SSH session\")"
+	return "no microphone or speaker here — text only; run 'parley ssh " + host + "' on your own computer to talk through its, " +
+		"or log in with ssh -R /tmp/pulse.sock:/run/user/UID/pulse/native " + host + " and run PULSE_SERVER=unix:/tmp/pulse.sock parley"
 }
 
 // inSSH reports whether parley runs in an SSH session.

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"parley/audio"
+	"parley/internal/agent"
 	"parley/internal/speech"
 	"parley/internal/sshtest"
 )
@@ -118,4 +121,65 @@ func TestSSHSpeech(t *testing.T) {
 			t.Errorf("%s: log-spectral distance %.2f dB; want at most 5", c.name, res.LSD)
 		}
 	}
+}
+
+// TestSSHRemote runs parley in an SSH session of a real sshd (with no
+// sound of its own there): without an agent, its text-only note says how
+// to talk through the user's own computer; with no --agent, it finds the
+// one 'parley ssh' forwarded, after removing a dead one left in /tmp. It
+// runs alone (not in parallel), so that no other test's agent is there to
+// be found.
+func TestSSHRemote(t *testing.T) {
+	srv := sshtest.Start(t, sshtest.Options{})
+	bin := parleyBinary(t)
+
+	t.Run("note", func(t *testing.T) {
+		args := append(srv.Command(), sshtest.Destination, bin+" call --headless --stun none --agent none </dev/null")
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "text only") {
+			t.Skipf("this machine has sound, even with PULSE_SERVER pointing nowhere:\n%s", out)
+		}
+		for _, want := range []string{"run 'parley ssh ", "ssh -R /tmp/pulse.sock:/run/user/UID/pulse/native", "PULSE_SERVER=unix:/tmp/pulse.sock parley"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("the note does not say %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("found", func(t *testing.T) {
+		// A dead agent's socket, as sshd leaves one when its connection
+		// ends, newer than the live one will be: tried first, removed.
+		dead := agent.NewRemoteSocket()
+		l, err := net.Listen("unix", dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.(*net.UnixListener).SetUnlinkOnClose(false)
+		l.Close()
+		os.Chmod(dead, 0o600)
+		defer os.Remove(dead)
+		os.Chtimes(dead, time.Now(), time.Now().Add(time.Hour))
+
+		// --agent '' after the one parley ssh passes: look for one. (Where
+		// it might use a device, parley logs to a file.)
+		log := filepath.Join(t.TempDir(), "remote.log")
+		laptop := startRaw(t, bin, "laptop", "ssh", "--ssh", srv.CommandLine(), "--remote", bin,
+			"--audio-in", "tone", "--audio-out", "none", sshtest.Destination, "--",
+			"call", "--headless", "--stun", "none", "--iface", "lo", "--loopback", "--log", log, "--agent", "")
+		laptop.next("invite")
+		laptop.stdin.Close()
+		if _, code := laptop.rest(); code != 0 {
+			t.Errorf("parley ssh exited %d", code)
+		}
+		b, _ := os.ReadFile(log)
+		if !regexp.MustCompile(`audio: the audio agent at /tmp/parley-agent-[0-9a-f]+\.sock: in tone`).Match(b) {
+			t.Errorf("the remote did not find the agent; its log:\n%s", b)
+		}
+		if _, err := os.Lstat(dead); !os.IsNotExist(err) {
+			t.Errorf("the dead socket is still there: %v", err)
+		}
+	})
 }
