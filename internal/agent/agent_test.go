@@ -472,7 +472,7 @@ func TestFind(t *testing.T) {
 	name := func() string { return filepath.Join(dir, filepath.Base(NewRemoteSocket())) }
 	// A live agent's socket, by a good name, as sshd makes it.
 	good := name()
-	serveAgentAt(t, good, func(audio.EncoderOptions, func(voice.Levels)) (LocalSound, error) { return &fakeLocal{}, nil })
+	_, _, logs := serveAgentAt(t, good, func(audio.EncoderOptions, func(voice.Levels)) (LocalSound, error) { return &fakeLocal{}, nil })
 	os.Chmod(good, 0o600)
 	// A dead one: its listener closed, its file left, as sshd leaves it.
 	dead := name()
@@ -521,4 +521,23 @@ func TestFind(t *testing.T) {
 		t.Errorf("NewRemoteSocket = %q", p)
 	}
 	var _ event.LinkStats = s.LinkStats()
+
+	// Clean removes a dead one and keeps the live one, whose agent is not
+	// bothered by the look.
+	dead = name()
+	l, err = net.Listen("unix", dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	os.Chmod(dead, 0o600)
+	Clean(dir)
+	if found := Find(dir); len(found) != 1 || found[0] != good {
+		t.Errorf("after Clean, Find = %v; want only %v", found, good)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if strings.Contains(logs.String(), "refused") {
+		t.Errorf("Clean's look was logged as a refusal:\n%s", logs)
+	}
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // RemoteDir is where 'parley ssh' has ssh put the agent's socket on the
@@ -116,6 +118,21 @@ func Find(dir string) []string {
 		paths[i] = f.path
 	}
 	return paths
+}
+
+// Clean removes the sockets in dir that Find would find but that nothing
+// listens on any more: their SSH connection has ended, and sshd left them
+// behind. (A parley killed with its SSH session, by SIGHUP or SIGPIPE,
+// cannot remove its own.)
+func Clean(dir string) {
+	for _, path := range Find(dir) {
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+		} else if isRefused(err) {
+			os.Remove(path)
+		}
+	}
 }
 
 // DialAny connects to the newest agent in dir that is free, as Find

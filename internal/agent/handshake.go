@@ -16,10 +16,18 @@ import (
 // The error's text says which, in one line.
 var ErrRefused = errors.New("agent: refused")
 
-type refused struct{ msg string }
+type refused struct {
+	msg   string
+	empty bool // nothing came at all: a probe of whether the socket lives
+}
 
-func (e refused) Error() string        { return e.msg }
-func (e refused) Is(target error) bool { return target == ErrRefused }
+func (e refused) Error() string { return e.msg }
+func (e refused) Is(target error) bool {
+	return target == ErrRefused || target == errEmpty && e.empty
+}
+
+// errEmpty is a connection closed before a single byte.
+var errEmpty = errors.New("agent: closed before a byte")
 
 // handshakeTimeout bounds each side's wait for the other's hello (a
 // variable for the tests).
@@ -36,13 +44,13 @@ func readHello(c net.Conn, what string) (int, error) {
 	n, err := io.ReadFull(c, b[:])
 	got := b[:n]
 	if m := min(n, len(magic)); string(got[:m]) != magic[:m] {
-		return 0, refused{fmt.Sprintf("%s is not parley: it sent %q where parley's hello belongs", what, got)}
+		return 0, refused{msg: fmt.Sprintf("%s is not parley: it sent %q where parley's hello belongs", what, got)}
 	}
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, refused{fmt.Sprintf("%s sent no parley hello within %v: it is not parley, or it hangs", what, handshakeTimeout)}
+		return 0, refused{msg: fmt.Sprintf("%s sent no parley hello within %v: it is not parley, or it hangs", what, handshakeTimeout)}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET):
-		return 0, refused{fmt.Sprintf("%s closed the connection before its hello: it is not parley", what)}
+		return 0, refused{msg: fmt.Sprintf("%s closed the connection before its hello: it is not parley", what), empty: n == 0}
 	case err != nil:
 		return 0, err
 	}
@@ -58,7 +66,7 @@ func writeHello(c net.Conn) error {
 
 // versionError says that two versions met.
 func versionError(what string, theirs int) error {
-	return refused{fmt.Sprintf("%s speaks version %d of parley's agent protocol, and this parley version %d: run the same release of parley on both computers", what, theirs, Version)}
+	return refused{msg: fmt.Sprintf("%s speaks version %d of parley's agent protocol, and this parley version %d: run the same release of parley on both computers", what, theirs, Version)}
 }
 
 // clientHandshake is the remote's side: it says hello first, then reads

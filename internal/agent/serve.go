@@ -155,7 +155,9 @@ func (a *Agent) ready(nc net.Conn, r ReadyMsg) error {
 // call's sound until the stream ends.
 func (a *Agent) serve(nc net.Conn) {
 	if err := serverHandshake(nc); err != nil {
-		a.logf("agent: refused a connection: %v", err)
+		if !errors.Is(err, errEmpty) { // not a look at whether the agent lives (Clean)
+			a.logf("agent: refused a connection: %v", err)
+		}
 		return
 	}
 	t, p, err := readFrameWithin(nc, openTimeout)

@@ -79,6 +79,8 @@ func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels
 	var s *agent.Sound
 	var err error
 	if cfg.agent != "" {
+		// Those of connections that have ended, killed with them.
+		agent.Clean(agent.RemoteDir)
 		if err = agent.Check(cfg.agent); err == nil {
 			s, err = agent.Dial(cfg.agent, o)
 		}

@@ -182,4 +182,43 @@ func TestSSHRemote(t *testing.T) {
 			t.Errorf("the dead socket is still there: %v", err)
 		}
 	})
+
+	t.Run("interrupt", func(t *testing.T) {
+		// SIGINT, as Ctrl+C sends (a terminal sends ssh one too): parley
+		// ssh ends ssh, the remote parley ends with it, and the socket
+		// sshd made goes.
+		laptop := startRaw(t, bin, "laptop", "ssh", "--ssh", srv.CommandLine(), "--remote", bin,
+			"--audio-in", "tone", "--audio-out", "none", sshtest.Destination, "--",
+			"call", "--headless", "--stun", "none", "--iface", "lo", "--loopback")
+		laptop.next("invite")
+		m := regexp.MustCompile(`-R (/tmp/parley-agent-[0-9a-f]+\.sock):`).FindStringSubmatch(laptop.stderr.String())
+		if m == nil {
+			t.Fatalf("no -R in parley ssh's log:\n%s", laptop.stderr.String())
+		}
+		start := time.Now()
+		laptop.cmd.Process.Signal(os.Interrupt)
+		laptop.rest()
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("parley ssh ended %v after SIGINT; want within 5 s", took)
+		}
+		// The remote parley, found by its socket on its command line.
+		deadline := time.Now().Add(5 * time.Second)
+		for exec.Command("pgrep", "-f", m[1]).Run() == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("the remote parley lives on 5 s after SIGINT")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("the remote parley ended %v after SIGINT", time.Since(start).Round(time.Millisecond))
+		// Killed with its session (SIGPIPE), it may have left its socket:
+		// the next parley given an agent removes it.
+		args := append(srv.Command(), sshtest.Destination, bin+" call --headless --stun none --agent "+agent.NewRemoteSocket()+" </dev/null")
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if _, err := os.Lstat(m[1]); !os.IsNotExist(err) {
+			t.Errorf("the remote socket %s is still there: %v", m[1], err)
+		}
+		t.Logf("parley ssh ended %v after SIGINT", time.Since(start).Round(time.Millisecond))
+	})
 }
