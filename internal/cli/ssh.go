@@ -205,7 +205,9 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// Without the forward the remote parley would have no sound: say
 		// so rather than go on.
 		"-o", "ExitOnForwardFailure=yes")
-	if tty {
+	if tty && !headlessArgs(sc.args) {
+		// The remote parley's terminal UI needs one; JSON lines do not
+		// want one (a terminal would echo stdin and end lines in \r\n).
 		argv = append(argv, "-t")
 	}
 	argv = append(argv, sc.dest, remotePath(sc.remote)+" "+shellJoin(remoteArgs(sc.args, remoteSock)))
@@ -240,12 +242,38 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &ee) && ee.ExitCode() == 255 && ctx.Err() == nil:
+		// ssh's own failure (it says what first): the remote parley's
+		// statuses are 0 to 2.
+		fmt.Fprintf(l.out, "parley ssh: %s failed (status 255): it could not log in, or the host's sshd does not forward unix sockets (AllowStreamLocalForwarding), or the connection was lost\n", sshArgv[0])
+		return 255
+	case errors.As(err, &ee) && (ee.ExitCode() == 126 || ee.ExitCode() == 127) && ctx.Err() == nil:
+		// The remote shell's: no such command, or not executable.
+		fmt.Fprintf(l.out, "parley ssh: the host could not run %s: install parley there, or give its path with --remote\n", shellQuote(sc.remote))
+		return ee.ExitCode()
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
 		return ee.ExitCode()
 	case ctx.Err() != nil:
 		return ExitOK
 	}
 	return fail(err)
+}
+
+// headlessArgs reports whether the remote parley's arguments ask for
+// headless mode.
+func headlessArgs(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		switch strings.TrimLeft(a, "-") {
+		case "headless", "headless=true", "headless=1":
+			if strings.HasPrefix(a, "-") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // remoteArgs puts --agent SOCKET into the remote parley's arguments,

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -221,4 +222,22 @@ func TestSSHRemote(t *testing.T) {
 		}
 		t.Logf("parley ssh ended %v after SIGINT", time.Since(start).Round(time.Millisecond))
 	})
+}
+
+// TestSSHNoRemoteParley: a host without parley at --remote is said in
+// one line, with the shell's status.
+func TestSSHNoRemoteParley(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	cmd := exec.Command(parleyBinary(t), "ssh", "--ssh", srv.CommandLine(), "--remote", "/nonexistent/parley", "--audio-in", "none", "--audio-out", "none", sshtest.Destination, "--", "call", "--headless")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 127 {
+		t.Errorf("parley ssh: %v; want exit status 127", err)
+	}
+	if !strings.Contains(stderr.String(), "parley ssh: the host could not run /nonexistent/parley: install parley there, or give its path with --remote") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
 }

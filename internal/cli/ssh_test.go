@@ -89,3 +89,17 @@ func TestParseSSHArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadlessArgs(t *testing.T) {
+	for _, c := range []struct {
+		args string
+		want bool
+	}{
+		{"", false}, {"call", false}, {"call --headless", true}, {"join -headless=true", true},
+		{"call --headless=false", false}, {"join headless", false},
+	} {
+		if got := headlessArgs(strings.Fields(c.args)); got != c.want {
+			t.Errorf("headlessArgs(%q) = %v", c.args, got)
+		}
+	}
+}
