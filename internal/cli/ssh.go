@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -205,15 +207,34 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// Without the forward the remote parley would have no sound: say
 		// so rather than go on.
 		"-o", "ExitOnForwardFailure=yes")
-	if tty && !headlessArgs(sc.args) {
+	useTTY := tty && !headlessArgs(sc.args)
+	if useTTY {
 		// The remote parley's terminal UI needs one; JSON lines do not
 		// want one (a terminal would echo stdin and end lines in \r\n).
 		argv = append(argv, "-t")
 	}
 	argv = append(argv, sc.dest, remotePath(sc.remote)+" "+shellJoin(remoteArgs(sc.args, remoteSock)))
-	cmd := exec.Command(sshArgv[0], argv...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, l.out
-	cmd.WaitDelay = time.Second
+	var cmd *exec.Cmd
+	if !useTTY && runtime.GOOS != "windows" {
+		// ssh keeps ignoring SIGINT if it starts with it ignored: Ctrl+C
+		// is then this side's alone, which hangs the remote call up (EOF,
+		// below) rather than cutting it off. With a terminal, Ctrl+C is a
+		// key that goes to the remote parley.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `trap '' INT; exec "$0" "$@"`, sshArgv[0]}, argv...)...)
+	} else {
+		cmd = exec.Command(sshArgv[0], argv...)
+	}
+	cmd.Stdout, cmd.Stderr = stdout, l.out
+	hangUp := func() {}
+	if useTTY {
+		cmd.Stdin = stdin // the terminal itself, for ssh to make raw
+	} else {
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			return fail(err)
+		}
+		hangUp = relayStdin(stdin, w)
+	}
 	logf("parley ssh: %s", shellJoin(cmd.Args))
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("run %s: %w", sshArgv[0], err))
@@ -223,15 +244,22 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		// Ctrl+C, or a signal: end ssh, and the remote parley with it.
-		if cmd.Process.Signal(syscall.SIGTERM) != nil {
-			cmd.Process.Kill()
-		}
+		// Ctrl+C, or a signal: the remote parley reads EOF and hangs up,
+		// as a headless parley does, and ssh ends with it; or, after a
+		// while, ssh is ended, and the remote parley with it.
+		hangUp()
 		select {
 		case err = <-waited:
-		case <-time.After(3 * time.Second):
-			cmd.Process.Kill()
-			err = <-waited
+		case <-time.After(hangUpWait):
+			if cmd.Process.Signal(syscall.SIGTERM) != nil {
+				cmd.Process.Kill()
+			}
+			select {
+			case err = <-waited:
+			case <-time.After(3 * time.Second):
+				cmd.Process.Kill()
+				err = <-waited
+			}
 		}
 	}
 	a.Close()
@@ -242,21 +270,65 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ee) && ee.ExitCode() == 255 && ctx.Err() == nil:
+	case ctx.Err() != nil:
+		// Ended by a signal: a hang-up, as in headless mode. The remote
+		// parley's own status if it could say one, 0 if ssh was ended.
+		if errors.As(err, &ee) && ee.ExitCode() >= 0 && ee.ExitCode() <= ExitUsage {
+			return ee.ExitCode()
+		}
+		return ExitOK
+	case errors.As(err, &ee) && ee.ExitCode() == 255:
 		// ssh's own failure (it says what first): the remote parley's
 		// statuses are 0 to 2.
 		fmt.Fprintf(l.out, "parley ssh: %s failed (status 255): it could not log in, or the host's sshd does not forward unix sockets (AllowStreamLocalForwarding), or the connection was lost\n", sshArgv[0])
 		return 255
-	case errors.As(err, &ee) && (ee.ExitCode() == 126 || ee.ExitCode() == 127) && ctx.Err() == nil:
+	case errors.As(err, &ee) && (ee.ExitCode() == 126 || ee.ExitCode() == 127):
 		// The remote shell's: no such command, or not executable.
 		fmt.Fprintf(l.out, "parley ssh: the host could not run %s: install parley there, or give its path with --remote\n", shellQuote(sc.remote))
 		return ee.ExitCode()
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
 		return ee.ExitCode()
-	case ctx.Err() != nil:
-		return ExitOK
 	}
 	return fail(err)
+}
+
+// hangUpWait is how long parley ssh waits, after Ctrl+C, for the remote
+// parley to hang up on EOF before it ends ssh: a headless parley hangs up
+// at once unless messages are still being delivered.
+const hangUpWait = 5 * time.Second
+
+// relayStdin copies stdin to w until stdin ends, and returns a function
+// that closes w at once: EOF for the remote parley. (The copy may stay
+// blocked reading stdin until the process ends.)
+func relayStdin(stdin io.Reader, w io.WriteCloser) (eof func()) {
+	var mu sync.Mutex
+	closed := false
+	eof = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !closed {
+			closed = true
+			w.Close()
+		}
+	}
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := stdin.Read(buf)
+			mu.Lock()
+			if !closed && n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					err = werr
+				}
+			}
+			mu.Unlock()
+			if err != nil {
+				eof()
+				return
+			}
+		}
+	}()
+	return eof
 }
 
 // headlessArgs reports whether the remote parley's arguments ask for

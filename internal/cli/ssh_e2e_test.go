@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,42 +186,68 @@ func TestSSHRemote(t *testing.T) {
 	})
 
 	t.Run("interrupt", func(t *testing.T) {
-		// SIGINT, as Ctrl+C sends (a terminal sends ssh one too): parley
-		// ssh ends ssh, the remote parley ends with it, and the socket
-		// sshd made goes.
+		// SIGINT, as Ctrl+C sends to parley ssh and to ssh: parley ssh
+		// gives the remote parley EOF, which hangs up and ends, and ssh
+		// with it; ssh ignores the SIGINT meanwhile.
 		laptop := startRaw(t, bin, "laptop", "ssh", "--ssh", srv.CommandLine(), "--remote", bin,
 			"--audio-in", "tone", "--audio-out", "none", sshtest.Destination, "--",
 			"call", "--headless", "--stun", "none", "--iface", "lo", "--loopback")
 		laptop.next("invite")
+		// ssh first, found by the forward on its command line: it lives on.
+		pgrep := func() []string {
+			out, _ := exec.Command("pgrep", "-f", "^ssh .* -R /tmp/parley-agent-").Output()
+			return strings.Fields(string(out))
+		}
+		pids := pgrep()
+		if len(pids) != 1 {
+			t.Fatalf("pgrep found ssh as %q; want one process", pids)
+		}
+		exec.Command("kill", "-INT", pids[0]).Run()
+		time.Sleep(200 * time.Millisecond)
+		if !slices.Equal(pgrep(), pids) {
+			t.Errorf("ssh did not ignore SIGINT")
+		}
+		start := time.Now()
+		laptop.cmd.Process.Signal(os.Interrupt)
+		events, code := laptop.rest()
+		took := time.Since(start)
+		t.Logf("parley ssh ended %v after SIGINT", took.Round(time.Millisecond))
+		if took > 5*time.Second {
+			t.Errorf("parley ssh ended %v after SIGINT; want within 5 s", took)
+		}
+		if code != 0 || len(events) == 0 || events[len(events)-1]["type"] != "bye" || events[len(events)-1]["reason"] != "hung up" {
+			t.Errorf("parley ssh exited %d after %v; want 0 after the remote's bye, hung up", code, events)
+		}
 		m := regexp.MustCompile(`-R (/tmp/parley-agent-[0-9a-f]+\.sock):`).FindStringSubmatch(laptop.stderr.String())
 		if m == nil {
 			t.Fatalf("no -R in parley ssh's log:\n%s", laptop.stderr.String())
 		}
-		start := time.Now()
-		laptop.cmd.Process.Signal(os.Interrupt)
-		laptop.rest()
-		if took := time.Since(start); took > 5*time.Second {
-			t.Errorf("parley ssh ended %v after SIGINT; want within 5 s", took)
+		if _, err := os.Lstat(m[1]); !os.IsNotExist(err) {
+			t.Errorf("the remote parley left its socket %s: %v", m[1], err)
 		}
-		// The remote parley, found by its socket on its command line.
-		deadline := time.Now().Add(5 * time.Second)
-		for exec.Command("pgrep", "-f", m[1]).Run() == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("the remote parley lives on 5 s after SIGINT")
-			}
-			time.Sleep(50 * time.Millisecond)
+		// The remote parley, found by its socket on its command line, is
+		// gone.
+		if exec.Command("pgrep", "-f", m[1]).Run() == nil {
+			t.Errorf("the remote parley lives on after parley ssh ended")
 		}
-		t.Logf("the remote parley ended %v after SIGINT", time.Since(start).Round(time.Millisecond))
-		// Killed with its session (SIGPIPE), it may have left its socket:
-		// the next parley given an agent removes it.
+		// A parley killed with its session (SIGHUP, SIGPIPE) cannot remove
+		// its socket: the next parley given an agent removes it.
+		dead := agent.NewRemoteSocket()
+		l, err := net.Listen("unix", dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.(*net.UnixListener).SetUnlinkOnClose(false)
+		l.Close()
+		os.Chmod(dead, 0o600)
+		defer os.Remove(dead)
 		args := append(srv.Command(), sshtest.Destination, bin+" call --headless --stun none --agent "+agent.NewRemoteSocket()+" </dev/null")
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		if _, err := os.Lstat(m[1]); !os.IsNotExist(err) {
-			t.Errorf("the remote socket %s is still there: %v", m[1], err)
+		if _, err := os.Lstat(dead); !os.IsNotExist(err) {
+			t.Errorf("the dead socket %s is still there: %v", dead, err)
 		}
-		t.Logf("parley ssh ended %v after SIGINT", time.Since(start).Round(time.Millisecond))
 	})
 }
 
