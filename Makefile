@@ -1,7 +1,11 @@
 # parley's tasks. `make help` lists them.
 
-# Only libopus is needed, not libopusfile.
-export GOFLAGS := $(strip $(GOFLAGS) -tags=nolibopusfile)
+# Only libopus is needed, not libopusfile. NOAEC=1 builds without echo
+# cancellation (audio/aec), for systems without webrtc-audio-processing 0.3.
+NOAEC ?=
+export NOAEC
+comma := ,
+export GOFLAGS := $(strip $(GOFLAGS) -tags=nolibopusfile$(if $(NOAEC),$(comma)noaec))
 
 # Each fuzz test runs a set number of inputs, about 10 s' worth here, not
 # for a set time: go1.26's fuzzing can fail a timed run at its deadline
@@ -17,7 +21,7 @@ help: ## list the targets
 setup: ## install missing system packages (Go, pkg-config, libopus)
 	@scripts/setup
 
-setup-test: ## install what the tests need too (tmux, coturn, Chromium, espeak-ng, sox, aiortc, OpenSSH)
+setup-test: ## install what the tests need too (tmux, coturn, Chromium, espeak-ng, sox, aiortc, PulseAudio, OpenSSH)
 	@scripts/setup --test
 
 build: setup ## build ./parley

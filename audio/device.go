@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -80,8 +82,14 @@ type DeviceInfo struct {
 	// Index is the device's position in its list, what --audio-in or
 	// --audio-out take as INDEX.
 	Index int
-	// Name is the device's name as the sound system gives it.
+	// Name is the device's name as the sound system gives it: with
+	// PulseAudio its description ("Monitor of Built-in Audio").
 	Name string
+	// ID is the sound server's own name for the device where it has one
+	// apart from Name: PulseAudio's ("alsa_input.pci-0000_00_1f.3.analog-stereo",
+	// "mouth.monitor"), as pactl lists it and PULSE_SOURCE and PULSE_SINK
+	// take it. Empty for the other sound systems.
+	ID string
 	// Default says whether the sound system calls it the default device.
 	Default bool
 }
@@ -102,37 +110,71 @@ type DeviceList struct {
 // that has no devices, empty lists. Probing may print to file descriptor
 // 2; see RedirectStderr.
 func Devices(b Backend) (DeviceList, error) {
-	// The sound systems are tried one at a time, as miniaudio would, to
-	// know which one answered.
-	err := errors.New("none to try")
-	for _, backend := range b.malgo() {
-		var ctx *malgo.AllocatedContext
-		if ctx, err = initContext([]malgo.Backend{backend}, discardf); err != nil {
-			continue
-		}
-		defer freeContext(ctx)
-		var l DeviceList
-		for _, kind := range []malgo.DeviceType{malgo.Capture, malgo.Playback} {
-			infos, err := ctx.Devices(kind)
-			if err != nil {
-				return l, fmt.Errorf("list %s devices: %w", kindWord(kind), err)
-			}
-			ids := make([]string, len(infos))
-			for i := range infos {
-				ids[i] = idString(infos[i].ID)
-			}
-			for _, i := range realDevices(backend, ids) {
-				d := DeviceInfo{Index: i, Name: infos[i].Name(), Default: infos[i].IsDefault != 0}
-				if kind == malgo.Capture {
-					l.Capture = append(l.Capture, d)
-				} else {
-					l.Playback = append(l.Playback, d)
-				}
-			}
-		}
-		return l, nil
+	ctx, backend, err := openContext(b.malgo(), discardf)
+	if errors.Is(err, ErrNotAnswering) {
+		return DeviceList{}, err
 	}
-	return DeviceList{}, &wrapped{fmt.Sprintf("no sound system: %v", err), ErrNoDevice}
+	if err != nil {
+		return DeviceList{}, &wrapped{fmt.Sprintf("no sound system: %v", err), ErrNoDevice}
+	}
+	defer freeContext(ctx)
+	var l DeviceList
+	for _, kind := range []malgo.DeviceType{malgo.Capture, malgo.Playback} {
+		infos, err := ctx.Devices(kind)
+		if err != nil {
+			return l, fmt.Errorf("list %s devices: %w", kindWord(kind), err)
+		}
+		ids := make([]string, len(infos))
+		for i := range infos {
+			ids[i] = idString(infos[i].ID)
+		}
+		for _, i := range realDevices(backend, ids) {
+			d := DeviceInfo{Index: i, Name: infos[i].Name(), ID: serverName(backend, infos[i]), Default: infos[i].IsDefault != 0}
+			if kind == malgo.Capture {
+				l.Capture = append(l.Capture, d)
+			} else {
+				l.Playback = append(l.Playback, d)
+			}
+		}
+	}
+	return l, nil
+}
+
+// openContext starts the first of backends that answers, trying them one
+// at a time as miniaudio would given them all, to know which one it was.
+func openContext(backends []malgo.Backend, logf Logf) (*malgo.AllocatedContext, malgo.Backend, error) {
+	err := errors.New("none to try")
+	for _, backend := range backends {
+		var ctx *malgo.AllocatedContext
+		if ctx, err = initContext([]malgo.Backend{backend}, logf); err == nil {
+			return ctx, backend, nil
+		}
+		if errors.Is(err, ErrNotAnswering) {
+			break // a server that hangs is not one to fall back from in silence
+		}
+	}
+	return nil, 0, err
+}
+
+// serverName is DeviceInfo.ID: the device's ID where it is a name the
+// sound server gives the device beside its description (PulseAudio's).
+func serverName(backend malgo.Backend, info malgo.DeviceInfo) string {
+	if backend != malgo.BackendPulseaudio {
+		return ""
+	}
+	if id := idString(info.ID); id != info.Name() {
+		return id
+	}
+	return ""
+}
+
+// label names a device for the log and the user: its name, and its
+// server name after it where it has one.
+func label(name, id string) string {
+	if id == "" {
+		return name
+	}
+	return name + " (" + id + ")"
 }
 
 // idString is a device ID as the sound systems that name their devices
@@ -180,12 +222,53 @@ func realDevices(backend malgo.Backend, ids []string) []int {
 	return keep
 }
 
+// contextWait bounds how long a sound system may take to answer: libpulse
+// waits 30 s for a server that accepts the connection and never replies,
+// and miniaudio has no connect timeout of its own.
+const contextWait = 1500 * time.Millisecond
+
+// initContext starts the sound system, within contextWait. A context that
+// takes longer is left to finish in the background (a C call cannot be
+// interrupted) and freed then; the error matches ErrNotAnswering.
 func initContext(backends []malgo.Backend, logf Logf) (*malgo.AllocatedContext, error) {
-	return malgo.InitContext(backends, malgo.ContextConfig{}, func(msg string) {
-		if msg = strings.TrimSpace(msg); !miniaudioChatter(msg) {
-			logf("miniaudio: %s", msg)
-		}
-	})
+	type result struct {
+		ctx *malgo.AllocatedContext
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, err := malgo.InitContext(backends, malgo.ContextConfig{}, func(msg string) {
+			if deviceNameLine(msg) {
+				return
+			}
+			if msg = strings.TrimSpace(msg); !miniaudioChatter(msg) {
+				logf("miniaudio: %s", msg)
+			}
+		})
+		done <- result{ctx, err}
+	}()
+	t := time.NewTimer(contextWait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.ctx, r.err
+	case <-t.C:
+		go func() {
+			if r := <-done; r.err == nil {
+				freeContext(r.ctx)
+			}
+		}()
+		return nil, notAnswering()
+	}
+}
+
+// notAnswering is ErrNotAnswering, naming the server where PULSE_SERVER
+// does.
+func notAnswering() error {
+	if s := os.Getenv("PULSE_SERVER"); s != "" {
+		return &wrapped{fmt.Sprintf("the sound server at %s does not answer", s), ErrNotAnswering}
+	}
+	return ErrNotAnswering
 }
 
 // miniaudioChatter reports whether a miniaudio log line is debugging
@@ -197,6 +280,16 @@ func miniaudioChatter(msg string) bool {
 		}
 	}
 	return msg == "" || strings.HasSuffix(msg, "backend is disabled.")
+}
+
+// deviceNameLine reports whether a miniaudio log line is the one that
+// names a device it opened, "  NAME (Capture)": for a default device it is
+// the sound system's default, even where PULSE_SOURCE or PULSE_SINK chose
+// another. parley logs the devices it opened itself.
+func deviceNameLine(msg string) bool {
+	msg = strings.TrimRight(msg, "\n")
+	return strings.HasPrefix(msg, "  ") && !strings.HasPrefix(msg, "   ") &&
+		(strings.HasSuffix(msg, " (Capture)") || strings.HasSuffix(msg, " (Playback)"))
 }
 
 func freeContext(ctx *malgo.AllocatedContext) {
@@ -222,9 +315,10 @@ func (e *wrapped) Error() string { return e.msg }
 func (e *wrapped) Unwrap() error { return e.err }
 
 // findDevice picks the device a user named: by index if want is a number,
-// else by name, case-insensitively, an exact match first and then a
-// unique substring.
-func findDevice(infos []malgo.DeviceInfo, kind malgo.DeviceType, want string) (int, error) {
+// else by name or server name (ids, "" where a device has none),
+// case-insensitively, an exact match first and then a unique substring of
+// either.
+func findDevice(infos []malgo.DeviceInfo, ids []string, kind malgo.DeviceType, want string) (int, error) {
 	if i, err := strconv.Atoi(want); err == nil && i >= 0 && strings.TrimLeft(want, "0123456789") == "" {
 		if i >= len(infos) {
 			return 0, &wrapped{fmt.Sprintf("there is no %s device %d (there are %d); see `parley devices`", kindWord(kind), i, len(infos)), ErrDeviceNotFound}
@@ -232,13 +326,24 @@ func findDevice(infos []malgo.DeviceInfo, kind malgo.DeviceType, want string) (i
 		return i, nil
 	}
 	lw := strings.ToLower(want)
+	id := func(i int) string {
+		if i < len(ids) {
+			return strings.ToLower(ids[i])
+		}
+		return ""
+	}
+	for i := range infos {
+		if id(i) == lw {
+			return i, nil
+		}
+	}
 	var matches []int
 	for i := range infos {
 		name := strings.ToLower(infos[i].Name())
 		if name == lw {
 			return i, nil
 		}
-		if strings.Contains(name, lw) {
+		if strings.Contains(name, lw) || strings.Contains(id(i), lw) {
 			matches = append(matches, i)
 		}
 	}
@@ -250,7 +355,7 @@ func findDevice(infos []malgo.DeviceInfo, kind malgo.DeviceType, want string) (i
 	}
 	names := make([]string, len(matches))
 	for j, i := range matches {
-		names[j] = strconv.Quote(infos[i].Name())
+		names[j] = strconv.Quote(label(infos[i].Name(), id(i)))
 	}
 	return 0, &wrapped{fmt.Sprintf("%q matches %d %s devices (%s); give more of the name or its number from `parley devices`",
 		want, len(matches), kindWord(kind), strings.Join(names, ", ")), ErrDeviceNotFound}
@@ -266,11 +371,12 @@ const playbackLead = 3
 // and two rings and wakes the worker; the worker goroutine calls deliver
 // and pull, one period at a time.
 type device struct {
-	logf   Logf
-	period int
-	ctx    *malgo.AllocatedContext
-	dev    *malgo.Device
-	pin    runtime.Pinner
+	logf    Logf
+	period  int
+	ctx     *malgo.AllocatedContext
+	backend malgo.Backend // the sound system ctx is
+	dev     *malgo.Device
+	pin     runtime.Pinner
 
 	captureName, playbackName string
 	capRing, playRing         *ring // nil for a side the device lacks
@@ -281,6 +387,7 @@ type device struct {
 	underruns atomic.Uint64
 	stopErr   atomic.Pointer[error]
 	closing   atomic.Bool
+	started   atomic.Bool // the device has been started
 
 	cbMu       sync.Mutex // held by the worker while it calls deliver or pull
 	deliver    func([]int16)
@@ -299,17 +406,18 @@ type device struct {
 // for (at least one). For each side, nil means not wanted, "" the default
 // device, anything else a name or an index.
 func openDevice(backends []malgo.Backend, capture, playback *string, period int, logf Logf) (*device, error) {
-	ctx, err := initContext(backends, logf)
+	ctx, backend, err := openContext(backends, logf)
 	if err != nil {
 		return nil, fmt.Errorf("start sound system: %w", err)
 	}
 	d := &device{
-		logf:   logf,
-		period: period,
-		ctx:    ctx,
-		wake:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		logf:    logf,
+		period:  period,
+		ctx:     ctx,
+		backend: backend,
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	var kind malgo.DeviceType
 	switch {
@@ -355,14 +463,36 @@ func openDevice(backends []malgo.Backend, capture, playback *string, period int,
 
 // resolve finds the ID and the name of the device for one side. The
 // default device is opened with a nil ID, so the sound system's own
-// routing picks it; its name is the one flagged as default, if any.
+// routing picks it, and is not pinned to it. Its name is the one the
+// sound system will use: with PulseAudio the one PULSE_SOURCE or
+// PULSE_SINK names, as libpulse connects a stream given no device there,
+// else the one flagged as default, if any.
 func (d *device) resolve(kind malgo.DeviceType, want string) (unsafe.Pointer, string, error) {
 	infos, err := d.ctx.Devices(kind)
+	ids := make([]string, len(infos))
+	for i := range infos {
+		ids[i] = serverName(d.backend, infos[i])
+	}
 	if want == "" {
+		if v, env, set := pulseDefault(d.backend, kind); set && env == "" {
+			// libpulse takes it as a device named "", which fails.
+			return nil, "", &wrapped{fmt.Sprintf("%s is set, to nothing: unset it or name a %s device; see `parley devices`", v, kindWord(kind)), ErrDeviceNotFound}
+		} else if set {
+			if err != nil {
+				return nil, "", fmt.Errorf("list %s devices: %w", kindWord(kind), err)
+			}
+			for i := range infos {
+				if idString(infos[i].ID) == env {
+					d.logf("audio: the %s device is %s's, %s", kindWord(kind), v, env)
+					return nil, label(infos[i].Name(), ids[i]), nil
+				}
+			}
+			return nil, "", &wrapped{fmt.Sprintf("%s=%s, and the sound server has no such %s device; see `parley devices`", v, env, kindWord(kind)), ErrDeviceNotFound}
+		}
 		name := "default " + kindWord(kind) + " device"
 		for i := range infos {
 			if infos[i].IsDefault != 0 {
-				name = infos[i].Name()
+				name = label(infos[i].Name(), ids[i])
 				break
 			}
 		}
@@ -371,7 +501,7 @@ func (d *device) resolve(kind malgo.DeviceType, want string) (unsafe.Pointer, st
 	if err != nil {
 		return nil, "", fmt.Errorf("list %s devices: %w", kindWord(kind), err)
 	}
-	i, err := findDevice(infos, kind, want)
+	i, err := findDevice(infos, ids, kind, want)
 	if err != nil {
 		return nil, "", err
 	}
@@ -379,7 +509,21 @@ func (d *device) resolve(kind malgo.DeviceType, want string) (unsafe.Pointer, st
 	id := new(malgo.DeviceID)
 	*id = infos[i].ID
 	d.pin.Pin(id)
-	return unsafe.Pointer(id), infos[i].Name(), nil
+	return unsafe.Pointer(id), label(infos[i].Name(), ids[i]), nil
+}
+
+// pulseDefault returns, for PulseAudio, the variable that names the
+// default device of a kind, its value, and whether it is set.
+func pulseDefault(backend malgo.Backend, kind malgo.DeviceType) (name, value string, set bool) {
+	if backend != malgo.BackendPulseaudio {
+		return "", "", false
+	}
+	name = "PULSE_SINK"
+	if kind == malgo.Capture {
+		name = "PULSE_SOURCE"
+	}
+	value, set = os.LookupEnv(name)
+	return name, value, set
 }
 
 func (d *device) describe() string {
@@ -460,6 +604,17 @@ func (d *device) err() error {
 	return nil
 }
 
+// stallWait is how long a started device's callback may keep away before
+// the device counts as stopped: many periods, and well within the 2 s in
+// which a lost sound server is to be said.
+const stallWait = time.Second
+
+// uninitWait bounds closing a device: ma_device_uninit waits for its
+// worker, which a dead PulseAudio server leaves blocked for good
+// (miniaudio issue 881). A device that does not close in time is left
+// behind, with its context, rather than hold up hang-up and exit.
+const uninitWait = time.Second
+
 // reportEvery is how many wakes apart the worker logs new overruns and
 // underruns: about every 5 s at 10 ms.
 const reportEvery = 500
@@ -473,11 +628,25 @@ func (d *device) run() {
 	playBuf := make([]int16, d.period)
 	primed, stopLogged := false, false
 	var wakes, loggedOver, loggedUnder uint64
+	// A sound server that dies takes its streams with it without a word
+	// (miniaudio's PulseAudio backend watches no context state): the
+	// callbacks just stop. A started device whose callback has not run
+	// for stallWait has stopped.
+	stall := time.NewTimer(stallWait)
+	defer stall.Stop()
 	for {
 		select {
 		case <-d.stop:
 			return
+		case <-stall.C:
+			if d.started.Load() && !d.closing.Load() {
+				err := fmt.Errorf("sound device %s stopped answering (the sound server may be gone)", d.describe())
+				d.stopErr.CompareAndSwap(nil, &err)
+			}
+			stall.Reset(stallWait)
+			continue
 		case <-d.wake:
+			stall.Reset(stallWait)
 		}
 		d.cbMu.Lock()
 		if d.capRing != nil {
@@ -548,6 +717,7 @@ func (d *device) startSide(capture bool, f func([]int16)) error {
 			return fmt.Errorf("start %s: %w", d.describe(), err)
 		}
 		d.running = true
+		d.started.Store(true)
 	}
 	return nil
 }
@@ -568,11 +738,25 @@ func (d *device) stopSide(capture bool) {
 		return
 	}
 	d.closing.Store(true)
-	d.dev.Uninit() // stops the device and waits for its callback
+	// Stop first: it wakes a worker that a dead server has blocked, which
+	// Uninit alone would wait for forever.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		d.dev.Stop()
+		d.dev.Uninit() // waits for the callback
+	}()
 	close(d.stop)
 	<-d.done
-	freeContext(d.ctx)
-	d.pin.Unpin()
+	select {
+	case <-closed:
+		freeContext(d.ctx)
+		d.pin.Unpin()
+	case <-time.After(uninitWait):
+		// Left behind: its callback may still run, on memory that stays
+		// pinned, into rings that nothing reads.
+		d.logf("audio: %s did not close within %v; left open", d.describe(), uninitWait)
+	}
 	if over, under := d.overruns.Load(), d.underruns.Load(); over+under > 0 {
 		d.logf("audio: %s closed: %d samples of capture dropped, %d of playback short", d.describe(), over, under)
 	}

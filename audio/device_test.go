@@ -195,10 +195,10 @@ func TestFindDeviceAmbiguous(t *testing.T) {
 	capture, _ := ctx.Devices(malgo.Capture)
 	playback, _ := ctx.Devices(malgo.Playback)
 	both := append(capture, playback...)
-	if _, err := findDevice(both, malgo.Capture, "null"); !errors.Is(err, ErrDeviceNotFound) || !strings.Contains(err.Error(), "matches 2") {
+	if _, err := findDevice(both, nil, malgo.Capture, "null"); !errors.Is(err, ErrDeviceNotFound) || !strings.Contains(err.Error(), "matches 2") {
 		t.Errorf("findDevice(null) = %v; want an ambiguity error", err)
 	}
-	if i, err := findDevice(both, malgo.Capture, "null playback device"); err != nil || i != 1 {
+	if i, err := findDevice(both, nil, malgo.Capture, "null playback device"); err != nil || i != 1 {
 		t.Errorf("findDevice(exact name) = %d, %v; want 1", i, err)
 	}
 }

@@ -25,6 +25,10 @@ var (
 	// microphone or speaker found — text only; see `parley devices`", and
 	// logs the wrapped cause.
 	ErrNoDevice = errors.New("no sound device could be opened")
+	// ErrNotAnswering means a sound system accepted the connection and
+	// did not answer within contextWait: the call can only be text, and
+	// the message says which server.
+	ErrNotAnswering = errors.New("the sound system does not answer")
 	// ErrDeviceNotFound means no device matches the name or index the
 	// user gave.
 	ErrDeviceNotFound = errors.New("no such sound device")

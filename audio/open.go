@@ -137,7 +137,8 @@ func (p *IO) Close() error {
 //
 // Errors: a WAV file in a format parley cannot play gives a *FormatError
 // (ErrWAVFormat). A device the user named that does not exist gives
-// ErrDeviceNotFound, and one that fails to open ErrDeviceOpen. A default
+// ErrDeviceNotFound, and one that fails to open ErrDeviceOpen; so does a
+// default device that PULSE_SOURCE or PULSE_SINK names. A default
 // device that fails to open becomes "none", logged, and its Name says so;
 // if that leaves neither a real input nor a real output, Open returns
 // ErrNoDevice and the call can go on as text only.
@@ -203,7 +204,7 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		switch {
 		case err == nil:
 			pair.In, pair.Out = d.source(), d.sink()
-		case errors.Is(err, ErrDeviceNotFound):
+		case errors.Is(err, ErrDeviceNotFound), errors.Is(err, ErrNotAnswering):
 			return fail(err)
 		default:
 			o.Logf("audio: duplex: %v; trying the input and the output apart", err)
@@ -214,7 +215,9 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		switch {
 		case err == nil:
 			pair.In = d.source()
-		case in.Device != "":
+		case errors.Is(err, ErrNotAnswering):
+			return fail(err)
+		case in.Device != "" || errors.Is(err, ErrDeviceNotFound): // named, or PULSE_SOURCE
 			return fail(namedFailed("microphone", in.Device, err))
 		default:
 			o.Logf("audio: no microphone: %v", err)
@@ -227,7 +230,9 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		switch {
 		case err == nil:
 			pair.Out = d.sink()
-		case out.Device != "":
+		case errors.Is(err, ErrNotAnswering):
+			return fail(err)
+		case out.Device != "" || errors.Is(err, ErrDeviceNotFound): // named, or PULSE_SINK
 			return fail(namedFailed("speaker", out.Device, err))
 		default:
 			o.Logf("audio: no speaker: %v", err)

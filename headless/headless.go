@@ -11,6 +11,7 @@
 //	{"type":"verify","words":"tycoon puberty beaming Babylon briefcase"}   the safety words
 //	{"type":"stats","route":"host","rtt_ms":0.4,…}   with Options.Stats
 //	{"type":"error","message":"…"}
+//	{"type":"audio","state":"lost","message":"…"}   the sound failed mid-call; "on" once it is back
 //	{"type":"undelivered","message":"2 of your messages were not delivered","ids":[4,5]}
 //	{"type":"bye","reason":"peer hung up"}    always the last line
 //
@@ -26,7 +27,8 @@
 // A line starting with "/" is a command: /quit hangs up, /verify marks the
 // safety words as compared and equal, /mute and /unmute mute and unmute
 // the microphone (answered by a "mute" line; the peer gets a "peer_mute"
-// line); "//" sends a literal leading
+// line), /in NAME and /out NAME switch the microphone or the speaker
+// (answered by an "audio" line); "//" sends a literal leading
 // slash. EOF hangs up once every message read has been delivered, for as
 // long as delivery goes on; /quit, SIGINT and SIGTERM hang up within two
 // seconds, and a second SIGINT ends the process at once.
@@ -91,6 +93,10 @@ type Call interface {
 	SetMuted(on bool)
 	// HasSound reports whether there is a microphone or speaker to mute.
 	HasSound() bool
+	// UseDevice switches the microphone (input) or the speaker to the
+	// device name names, as --audio-in and --audio-out take it; an
+	// "audio" line says how it went.
+	UseDevice(input bool, name string) error
 	HangUp()
 	HangUpWhenDelivered()
 	Close() error
@@ -197,7 +203,7 @@ func converse(ctx context.Context, call Call, lines *lineReader, out *writer, o 
 }
 
 // errUnknownCommand is returned for a line such as "/foo".
-var errUnknownCommand = errors.New("unknown command; commands: /quit, /verify, /mute, /unmute (start a line with // to send a leading slash)")
+var errUnknownCommand = errors.New("unknown command; commands: /quit, /verify, /mute, /unmute, /in NAME, /out NAME (start a line with // to send a leading slash)")
 
 // command carries out one input line: a command, or a chat message.
 func command(call Call, out *writer, line string) error {
@@ -214,6 +220,8 @@ func command(call Call, out *writer, line string) error {
 		case "/verify":
 			call.Verify()
 			return nil
+		case "/in", "/out":
+			return errors.New(strings.TrimSpace(line) + " needs a device: " + strings.TrimSpace(line) + " NAME (see 'parley devices')")
 		case "/mute", "/unmute":
 			if !call.HasSound() {
 				return errors.New("no audio in this call: nothing to mute")
@@ -222,6 +230,9 @@ func command(call Call, out *writer, line string) error {
 			call.SetMuted(on)
 			out.write(muteMsg{Type: "mute", Muted: on})
 			return nil
+		}
+		if f := strings.Fields(line); f[0] == "/in" || f[0] == "/out" {
+			return call.UseDevice(f[0] == "/in", strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), f[0])))
 		}
 		return fmt.Errorf("%s: %w", strings.Fields(line)[0], errUnknownCommand)
 	}
@@ -446,8 +457,27 @@ func Line(e event.Event, route event.Route) any {
 		return newStatsMsg(e, route)
 	case event.ByeEvent:
 		return byeMsg{Type: "bye", Reason: e.Reason}
+	case event.AudioEvent:
+		switch {
+		case e.Fault != "":
+			return audioMsg{Type: "audio", State: "lost", Message: e.Fault}
+		case e.Back:
+			return audioMsg{Type: "audio", State: "on", Message: "the sound is back", In: e.In, Out: e.Out}
+		case e.Switched:
+			return audioMsg{Type: "audio", State: "on", Message: "in " + e.In + ", out " + e.Out, In: e.In, Out: e.Out}
+		}
 	}
 	return nil
+}
+
+// audioMsg says that the sound failed mid-call ("lost": the call goes on
+// as text only) or came back ("on").
+type audioMsg struct {
+	Type    string `json:"type"`
+	State   string `json:"state"`
+	Message string `json:"message"`
+	In      string `json:"in,omitempty"`
+	Out     string `json:"out,omitempty"`
 }
 
 // lineReader delivers input lines on c, which is closed at EOF. Its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type fakeCall struct {
 	hungUp    int
 	whenDeliv int
 	closed    int
+	devices   []string
 }
 
 func newFake(sound bool) *fakeCall {
@@ -62,6 +64,12 @@ func (f *fakeCall) Send(t string) (uint64, error) {
 func (f *fakeCall) Verify()          { f.mu.Lock(); f.verified++; f.mu.Unlock() }
 func (f *fakeCall) SetMuted(on bool) { f.mu.Lock(); f.muted = append(f.muted, on); f.mu.Unlock() }
 func (f *fakeCall) HasSound() bool   { return f.sound }
+func (f *fakeCall) UseDevice(input bool, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.devices = append(f.devices, fmt.Sprint(input, " ", name))
+	return nil
+}
 func (f *fakeCall) HangUp() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -148,7 +156,7 @@ func TestCallerScript(t *testing.T) {
 	}()
 	io.WriteString(pw, "\n  \nPLYAanswer\n")
 	out.waitFor(t, "peer_mute")
-	for _, l := range []string{"hello", "//slash", "/mute", "/unmute", "/verify", "/nope"} {
+	for _, l := range []string{"hello", "//slash", "/mute", "/unmute", "/verify", "/in  Desk Mic ", "/out speakers", "/in", "/nope"} {
 		io.WriteString(pw, l+"\n")
 	}
 	out.waitFor(t, "/nope")
@@ -160,7 +168,8 @@ func TestCallerScript(t *testing.T) {
 {"type":"peer_mute","muted":true}
 {"type":"mute","muted":true}
 {"type":"mute","muted":false}
-{"type":"error","message":"/nope: unknown command; commands: /quit, /verify, /mute, /unmute (start a line with // to send a leading slash)"}
+{"type":"error","message":"/in needs a device: /in NAME (see 'parley devices')"}
+{"type":"error","message":"/nope: unknown command; commands: /quit, /verify, /mute, /unmute, /in NAME, /out NAME (start a line with // to send a leading slash)"}
 {"type":"bye","reason":"hung up"}
 `
 	if out.String() != want || code != ExitOK {
@@ -173,6 +182,9 @@ func TestCallerScript(t *testing.T) {
 	}
 	if strings.Join(f.sent, "|") != "hello|/slash" {
 		t.Errorf("sent %q; want hello and /slash", f.sent)
+	}
+	if strings.Join(f.devices, "|") != "true Desk Mic|false speakers" {
+		t.Errorf("devices asked for %q; want the microphone Desk Mic, the speaker speakers", f.devices)
 	}
 	if len(f.muted) != 2 || !f.muted[0] || f.muted[1] || f.verified != 1 {
 		t.Errorf("muted %v, verified %d; want [true false], 1", f.muted, f.verified)
@@ -273,7 +285,13 @@ func TestLineStats(t *testing.T) {
 	if got, want := string(marshal(Line(e, event.RouteHost))), `"opus_complexity":9,"agent_delay_ms":2.6,"agent_bytes_in":10,"agent_bytes_out":20,"agent_packets_in":1,"agent_packets_out":2,"agent_dropped":3}`; !strings.HasSuffix(got, want) {
 		t.Errorf("with an audio agent:\n got %s\nwant it to end %s", got, want)
 	}
-	for _, e := range []event.Event{event.AudioEvent{}, event.LevelsEvent{}, event.DeliveredEvent{ID: 1}} {
+	if got, want := string(marshal(Line(event.AudioEvent{Fault: "the sound server went away"}, ""))), `{"type":"audio","state":"lost","message":"the sound server went away"}`; got != want {
+		t.Errorf("a lost sound:\n got %s\nwant %s", got, want)
+	}
+	if got, want := string(marshal(Line(event.AudioEvent{Available: true, Back: true}, ""))), `{"type":"audio","state":"on","message":"the sound is back"}`; got != want {
+		t.Errorf("the sound back:\n got %s\nwant %s", got, want)
+	}
+	for _, e := range []event.Event{event.AudioEvent{}, event.AudioEvent{Available: true}, event.LevelsEvent{}, event.DeliveredEvent{ID: 1}} {
 		if l := Line(e, ""); l != nil {
 			t.Errorf("%T has a line %v; want none", e, l)
 		}

@@ -51,6 +51,9 @@ type callScreen struct {
 	muter    Muter
 	verifier Verifier
 
+	devicePicker DevicePicker // nil: devices cannot be switched
+	picker       *picker      // the devices being picked from, if open
+
 	state                event.State
 	route                event.Route
 	detail               string
@@ -86,6 +89,7 @@ func newCallScreen(sh *shared, call Call) *callScreen {
 	s.vp.KeyMap = viewport.KeyMap{} // scrolling is done here, never by typed letters
 	s.muter, _ = unwrap(call).(Muter)
 	s.verifier, _ = unwrap(call).(Verifier)
+	s.devicePicker, _ = unwrap(call).(DevicePicker)
 	s.SetSize(80, 24)
 	return s
 }
@@ -169,6 +173,17 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			at = now
 		}
 		s.addLine(chatLine{kind: linePeer, text: safetext.Clean(msg.Text), at: at})
+	case devicesMsg:
+		switch {
+		case s.ended:
+		case msg.err != nil:
+			s.setNotice("! could not list the devices: "+oneLine(msg.err), true)
+		case len(msg.mics)+len(msg.speakers) == 0:
+			s.setNotice("no microphones or speakers found; see 'parley devices'", false)
+		default:
+			s.setNotice("", false)
+			s.picker = newPicker(msg.mics, msg.speakers)
+		}
 	case event.DeliveredEvent:
 		for i := range s.lines {
 			if s.lines[i].kind == lineMine && s.lines[i].id == msg.ID {
@@ -186,6 +201,13 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		s.words = strings.Join(strings.Fields(safetext.Clean(msg.Words)), " ")
 	case event.AudioEvent:
 		msg.Note = oneLine(errString(msg.Note))
+		switch {
+		case msg.Fault != "":
+			msg.Note = oneLine(errString(msg.Fault))
+			s.setNotice("! "+msg.Note, true)
+		case msg.Back:
+			s.setNotice("✓ the sound is back", false)
+		}
 		s.audio = &msg
 	case event.PeerMutedEvent:
 		s.peerMuted = msg.Muted
@@ -264,6 +286,10 @@ func (s *callScreen) end(bye event.ByeEvent) {
 
 func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 	keys := s.sh.keys
+	if s.picker != nil {
+		s.pickerKey(k)
+		return nil
+	}
 	switch {
 	case matches(k, keys.Help):
 		s.showHelp = !s.showHelp
@@ -315,6 +341,13 @@ func (s *callScreen) key(k tea.KeyMsg, now time.Time) tea.Cmd {
 		s.muted = !s.muted
 		s.muter.SetMuted(s.muted)
 		s.setNotice("", false)
+	case matches(k, keys.Devices):
+		if s.devicePicker == nil {
+			s.setNotice("this call cannot switch devices", false)
+			break
+		}
+		s.setNotice("listing the devices…", false)
+		return listDevices(s.devicePicker)
 	case matches(k, keys.Verify):
 		switch {
 		case s.verifier == nil:
@@ -419,7 +452,9 @@ func (s *callScreen) View() string {
 		truncate(s.wordsView(), w),
 		rule,
 	}
-	if s.showHelp {
+	if s.picker != nil {
+		rows = append(rows, frame(s.pickerView(), "", w, s.vp.Height))
+	} else if s.showHelp {
 		var all []key.Binding
 		for _, g := range s.FullHelp() {
 			all = append(all, g...)
@@ -732,7 +767,7 @@ func (s *callScreen) ShortHelp() []key.Binding {
 func (s *callScreen) FullHelp() [][]key.Binding {
 	k := s.sh.keys
 	return [][]key.Binding{
-		{k.Send, k.Mute, k.HangUp, k.Verify},
+		{k.Send, k.Mute, k.HangUp, k.Verify, k.Devices},
 		{k.LineUp, k.LineDown, k.PageUp, k.PageDown},
 		{k.CopyMessage, k.Redraw, k.Help, k.CloseHelp, k.Quit},
 	}

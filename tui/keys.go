@@ -46,6 +46,7 @@ type KeyMap struct {
 	HangUp      key.Binding
 	CopyMessage key.Binding // copy the peer's last message
 	Verify      key.Binding // the safety words match
+	Devices     key.Binding // pick the microphone and the speaker
 	LineUp      key.Binding
 	LineDown    key.Binding
 	PageUp      key.Binding
@@ -88,6 +89,7 @@ func DefaultKeyMap() KeyMap {
 		HangUp:      b("ctrl+x", "hang up", "ctrl+x"),
 		CopyMessage: b("ctrl+y", "copy last message", "ctrl+y", "f5"),
 		Verify:      b("ctrl+o", "words match", "ctrl+o", "f3"),
+		Devices:     b("f4", "devices", "f4", "ctrl+v"),
 		LineUp:      b("↑", "scroll up", "up"),
 		LineDown:    b("↓", "scroll down", "down"),
 		PageUp:      b("pgup", "page up", "pgup"),

@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 
 	"parley/audio"
 	"parley/headless"
@@ -64,27 +66,18 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return runHeadless(ctx, cmd, cfg, stdin, stdout, stderr)
 }
 
-// newSession makes a call with its sound, as the flags ask: the call's
-// diagnostics go to log, the sound's to soundLog.
-func newSession(cfg config, log, soundLog io.Writer) (*session.Session, error) {
+// newSession makes a call, and opens its sound off the call's path, as
+// the flags ask: the call's diagnostics go to log, the sound's to
+// soundLog; say, if set, is told why the call is text only.
+func newSession(cfg config, log, soundLog io.Writer, say func(string)) (*callSession, error) {
 	cfg.rtc.Log = log
 	c, err := rtc.New(cfg.rtc)
 	if err != nil {
 		return nil, err
 	}
-	s := session.New(c)
-	sound, note, err := openSound(cfg, soundLog, s.OnLevels)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	begin(s, sound, note)
+	s := &callSession{Session: session.New(c), cfg: cfg, log: soundLog}
+	s.Open(opener(cfg, soundLog, say))
 	return s, nil
-}
-
-// begin begins s with sound, which may be nil: a text-only call.
-func begin(s *session.Session, sound session.Sound, note string) {
-	s.Begin(sound, note)
 }
 
 // removable reports whether path is an agent's socket that 'parley ssh'
@@ -93,9 +86,59 @@ func removable(path string) bool {
 	return filepath.Dir(path) == agent.RemoteDir && agent.IsSocketName(filepath.Base(path))
 }
 
-// runHeadless runs one call with JSON lines for a UI. The sound opens
-// first, so that a bad --audio-in is said before any line is written; a
-// call that cannot be made is said in JSON lines.
+// callSession is a session with the flags it was made with, so that its
+// devices can be switched by name mid-call.
+type callSession struct {
+	*session.Session
+	mu  sync.Mutex
+	cfg config
+	log io.Writer
+}
+
+// Devices lists the microphones and the speakers, for the TUI's picker.
+func (c *callSession) Devices() (mics, speakers []tui.Device, err error) {
+	l, err := audio.Devices(audio.BackendAuto)
+	if err != nil {
+		return nil, nil, err
+	}
+	pick := func(list []audio.DeviceInfo) []tui.Device {
+		var out []tui.Device
+		for _, d := range list {
+			id, name := d.ID, d.Name
+			if id == "" {
+				id = strconv.Itoa(d.Index)
+			} else {
+				name += " (" + d.ID + ")"
+			}
+			out = append(out, tui.Device{Name: name, ID: id, Default: d.Default})
+		}
+		return out
+	}
+	return pick(l.Capture), pick(l.Playback), nil
+}
+
+// UseDevice switches the microphone (input) or the speaker to the device
+// name names, as --audio-in and --audio-out take it.
+func (c *callSession) UseDevice(input bool, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg := c.cfg
+	var err error
+	if input {
+		cfg.in, err = audio.ParseInput(name)
+	} else {
+		cfg.out, err = audio.ParseOutput(name)
+	}
+	if err != nil {
+		return err
+	}
+	c.cfg = cfg
+	c.Switch(opener(cfg, c.log, nil))
+	return nil
+}
+
+// runHeadless runs one call with JSON lines for a UI. Why the call is
+// text only, if it is, goes to stderr (or --log), as "parley: …".
 func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, stdout, stderr io.Writer) int {
 	l, err := openLogs(cfg, stderr, false)
 	if err != nil {
@@ -103,32 +146,19 @@ func runHeadless(ctx context.Context, cmd string, cfg config, stdin io.Reader, s
 		return ExitFailure
 	}
 	defer l.close()
-	sound, note, err := openSound(cfg, l.sound, nil)
-	if err != nil {
-		fmt.Fprintf(l.out, "parley: %v\n", err)
-		return ExitFailure
-	}
-	if note != "" {
-		fmt.Fprintf(l.out, "parley: %s\n", note)
-	}
-	if sound != nil {
-		defer sound.Close()
-	}
 	role := headless.Caller
 	if cmd == "join" {
 		role = headless.Callee
 	}
-	cfg.rtc.Log = l.log
+	say := func(s string) { fmt.Fprintf(l.out, "parley: %s\n", s) }
 	return headless.Run(ctx, headless.Options{
 		Role: role,
 		Code: cfg.code,
 		NewCall: func() (headless.Call, error) {
-			c, err := rtc.New(cfg.rtc)
+			s, err := newSession(cfg, l.log, l.sound, say)
 			if err != nil {
-				return nil, err
+				return nil, err // a nil *Session would be a non-nil Call
 			}
-			s := session.New(c)
-			begin(s, sound, note)
 			return s, nil
 		},
 		Stats: cfg.stats,
@@ -149,7 +179,7 @@ func runTUI(cmd string, cfg config, stderr io.Writer) int {
 	start := map[string]tui.Screen{"": tui.ScreenHome, "call": tui.ScreenCall, "join": tui.ScreenJoin, "echo": tui.ScreenEcho}[cmd]
 	err = tui.Run(tui.Options{
 		NewCall: func() (tui.Call, error) {
-			s, err := newSession(cfg, l.log, l.sound)
+			s, err := newSession(cfg, l.log, l.sound, nil)
 			if err != nil {
 				return nil, err // a nil *Session would be a non-nil tui.Call
 			}

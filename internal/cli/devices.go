@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"unicode/utf8"
 
 	"parley/audio"
 )
@@ -38,13 +40,24 @@ func listDevices(stdout, stderr io.Writer) int {
 		if len(group.list) == 0 {
 			fmt.Fprintln(stdout, "  none")
 		}
+		// With PulseAudio, the server name (as pactl, PULSE_SOURCE and
+		// PULSE_SINK give it) in a column before the description.
+		width := 0
 		for _, d := range group.list {
-			def := ""
-			if d.Default {
-				def = "  (default)"
+			width = max(width, utf8.RuneCountInString(d.ID))
+		}
+		for _, d := range group.list {
+			line := fmt.Sprintf("  %d  ", d.Index)
+			if width > 0 {
+				line += d.ID + strings.Repeat(" ", width-utf8.RuneCountInString(d.ID)+2)
 			}
-			fmt.Fprintf(stdout, "  %d  %s%s\n", d.Index, d.Name, def)
+			line += d.Name
+			if d.Default {
+				line += "  (default)"
+			}
+			fmt.Fprintln(stdout, line)
 		}
 	}
+	fmt.Fprintln(stdout, "Name one by its number, by either name, or by a part of a name that no other device has.")
 	return ExitOK
 }

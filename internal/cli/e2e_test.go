@@ -96,14 +96,22 @@ func startPeer(t *testing.T, name string, args ...string) *peer {
 // startBinary is startPeer with a binary of the test's choosing.
 func startBinary(t *testing.T, bin, name string, args ...string) *peer {
 	t.Helper()
-	// The test's own flags come last, so that they win.
-	return startRaw(t, bin, name, slices.Concat(args[:1], loopbackFlags, args[1:])...)
+	return startEnv(t, bin, nil, name, args...)
 }
 
-// startRaw is startBinary with the command line as it is.
-func startRaw(t *testing.T, bin, name string, args ...string) *peer {
+// startEnv is startBinary with the child's environment, nil for the
+// test's own.
+func startEnv(t *testing.T, bin string, env []string, name string, args ...string) *peer {
+	t.Helper()
+	// The test's own flags come last, so that they win.
+	return startRaw(t, bin, env, name, slices.Concat(args[:1], loopbackFlags, args[1:])...)
+}
+
+// startRaw is startEnv with the command line as it is.
+func startRaw(t *testing.T, bin string, env []string, name string, args ...string) *peer {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	p := &peer{t: t, name: name, cmd: cmd, events: make(chan map[string]any, 1024), stderr: new(strings.Builder), done: make(chan struct{})}
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -204,9 +212,16 @@ func connect(t *testing.T, extra ...string) (caller, callee *peer) {
 
 // connectArgs is connect with flags for each side.
 func connectArgs(t *testing.T, callerArgs, calleeArgs []string) (caller, callee *peer) {
-	caller = startPeer(t, "caller", append([]string{"call"}, callerArgs...)...)
+	return connectEnv(t, nil, callerArgs, calleeArgs)
+}
+
+// connectEnv is connectArgs with the processes' environment, nil for the
+// test's own.
+func connectEnv(t *testing.T, env []string, callerArgs, calleeArgs []string) (caller, callee *peer) {
+	bin := parleyBinary(t)
+	caller = startEnv(t, bin, env, "caller", append([]string{"call"}, callerArgs...)...)
 	invite := caller.next("invite")["code"].(string)
-	callee = startPeer(t, "callee", append([]string{"join", invite}, calleeArgs...)...)
+	callee = startEnv(t, bin, env, "callee", append([]string{"join", invite}, calleeArgs...)...)
 	answer := callee.next("answer")["code"].(string)
 	caller.send(answer)
 	return caller, callee

@@ -1,7 +1,14 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,5 +90,118 @@ func slow(t *testing.T, why string) {
 	t.Helper()
 	if os.Getenv("PARLEY_SLOW") == "" || testing.Short() {
 		t.Skipf("%s: a slow test; PARLEY_SLOW=1 runs it (make test does)", why)
+	}
+}
+
+// silentServer is a sound server that accepts connections and never
+// answers, as a hung PulseAudio does. It returns its PULSE_SERVER value.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "native")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "unix:" + path
+}
+
+// TestSoundServerNotAnswering points parley at a sound server that never
+// answers: the invite still comes within 2 s, stderr says the server does
+// not answer (not that there is no microphone), and SIGINT ends the call
+// at once. `parley devices` says so within 2 s too.
+func TestSoundServerNotAnswering(t *testing.T) {
+	t.Parallel()
+	server := silentServer(t)
+	env := append(os.Environ(), "PULSE_SERVER="+server, "XDG_STATE_HOME="+t.TempDir())
+	bin := parleyBinary(t)
+
+	start := time.Now()
+	devices := exec.Command(bin, "devices")
+	devices.Env = env
+	out, _ := devices.CombinedOutput()
+	if d := time.Since(start); d > 2*time.Second || !strings.Contains(string(out), "the sound server at "+server+" does not answer") {
+		t.Errorf("parley devices took %v and said %q; want within 2 s that the server does not answer", d, out)
+	}
+
+	cmd := exec.Command(bin, "call", "--headless", "--stun", "none", "--iface", "lo", "--loopback")
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	first := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			select {
+			case first <- sc.Text():
+			default:
+			}
+		}
+	}()
+	select {
+	case l := <-first:
+		if !strings.Contains(l, `"type":"invite"`) {
+			t.Errorf("first line %q; want the invite", l)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("the invite came after %v; want within 2 s", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no invite within 10 s")
+	}
+	// The note comes once the sound system has been given up on.
+	time.Sleep(2 * time.Second)
+	start = time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("SIGINT ended parley after %v; want within 2 s", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGINT did not end parley within 5 s")
+	}
+	if !strings.Contains(stderr.String(), "the sound server at "+server+" does not answer") || strings.Contains(stderr.String(), "no microphone") {
+		t.Errorf("stderr:\n%s\nwant it to say the sound server does not answer", stderr.String())
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"sync/atomic"
 
 	"parley/audio"
 	"parley/internal/agent"
@@ -62,6 +64,10 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s sessio
 		}
 		return nil, textOnly, nil
 	}
+	if errors.Is(err, audio.ErrNotAnswering) {
+		fmt.Fprintf(log, "audio: %v\n", err)
+		return nil, err.Error() + " — text only", nil
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -84,6 +90,14 @@ func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels
 		if err = agent.Check(cfg.agent); err == nil {
 			s, err = agent.Dial(cfg.agent, o)
 		}
+		if errors.Is(err, fs.ErrNotExist) {
+			// Its SSH connection has ended (the session reopens a lost
+			// sound every second): a later 'parley ssh' to this host
+			// forwards another, under another name.
+			if s2, _ := agent.DialAny(agent.RemoteDir, o); s2 != nil {
+				s, err = s2, nil
+			}
+		}
 	} else if s, err = agent.DialAny(agent.RemoteDir, o); s == nil && err == nil {
 		return nil, ""
 	}
@@ -100,6 +114,33 @@ func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels
 	in, out := s.Names()
 	logf("audio: the audio agent at %s: in %s, out %s", s.Path(), in, out)
 	return s, ""
+}
+
+// opener opens the call's sound as the flags ask, for a session to run
+// off the call's path. say, if set, is told in one line why the call is
+// text only, when it is for a reason the user should hear.
+func opener(cfg config, log io.Writer, say func(string)) session.Opener {
+	var tries atomic.Int64
+	return func(onLevels func(voice.Levels)) (session.Sound, string, error) {
+		say := say
+		if tries.Add(1) > 1 {
+			say = nil // reopening after a fault: the session says how it goes
+		}
+		s, note, err := openSound(cfg, log, onLevels)
+		if err != nil {
+			if say != nil {
+				say("audio: " + err.Error() + "; the call goes on as text only")
+			}
+			return nil, "", err
+		}
+		if note != "" && say != nil {
+			say(note)
+		}
+		if s == nil {
+			return nil, note, nil // not a nil *voice.Session in the interface
+		}
+		return s, note, nil
+	}
 }
 
 // usesDevice reports whether the flags ask for a sound device, whose

@@ -126,11 +126,19 @@ type LevelsEvent struct {
 // AudioEvent says whether the call has sound; Note says why not, in plain
 // words (for example "no microphone or speaker found — text only"). NoMic
 // says that there is sound but no microphone (--audio-in none, or none
-// found): the peer is heard, and there is nothing to mute.
+// found): the peer is heard, and there is nothing to mute. In and Out
+// name the devices. Fault, when set, says that the sound failed mid-call
+// and what happened (the call goes on as text only); Back, that it came
+// back after a fault; Switched, that other devices were asked for and
+// are in use now.
 type AudioEvent struct {
 	Available bool
 	Note      string
 	NoMic     bool
+	In, Out   string
+	Fault     string
+	Back      bool
+	Switched  bool
 }
 
 func (StateEvent) isEvent()     {}

@@ -62,11 +62,12 @@ func (f *fakeSound) Start(voice.Link) error {
 	f.starts++
 	return f.startErr
 }
-func (f *fakeSound) SetMuted(on bool)   { f.mu.Lock(); f.muted = append(f.muted, on); f.mu.Unlock() }
-func (f *fakeSound) Silent() bool       { return f.silent }
-func (f *fakeSound) Stats() voice.Stats { return f.stats }
-func (f *fakeSound) Err() error         { f.mu.Lock(); defer f.mu.Unlock(); return f.err }
-func (f *fakeSound) Close() error       { f.mu.Lock(); f.closed++; f.mu.Unlock(); return nil }
+func (f *fakeSound) SetMuted(on bool)        { f.mu.Lock(); f.muted = append(f.muted, on); f.mu.Unlock() }
+func (f *fakeSound) Silent() bool            { return f.silent }
+func (f *fakeSound) Stats() voice.Stats      { return f.stats }
+func (f *fakeSound) Err() error              { f.mu.Lock(); defer f.mu.Unlock(); return f.err }
+func (f *fakeSound) Names() (string, string) { return "Mic", "Speaker" }
+func (f *fakeSound) Close() error            { f.mu.Lock(); f.closed++; f.mu.Unlock(); return nil }
 
 func (f *fakeSound) startCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.starts }
 
@@ -105,8 +106,8 @@ func TestAudioEventFirst(t *testing.T) {
 		note  string
 		want  event.AudioEvent
 	}{
-		{"sound", &fakeSound{}, "", event.AudioEvent{Available: true}},
-		{"no mic", &fakeSound{silent: true}, "", event.AudioEvent{Available: true, NoMic: true}},
+		{"sound", &fakeSound{}, "", event.AudioEvent{Available: true, In: "Mic", Out: "Speaker"}},
+		{"no mic", &fakeSound{silent: true}, "", event.AudioEvent{Available: true, NoMic: true, In: "Mic", Out: "Speaker"}},
 		{"text only", nil, "no microphone or speaker found", event.AudioEvent{Note: "no microphone or speaker found"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,25 +218,84 @@ func TestSoundErrorSaidOnce(t *testing.T) {
 	sound := &fakeSound{}
 	s, c := begin(t, sound, "")
 	next(t, s)
+	c.events <- event.StateEvent{State: event.StateConnected}
+	next(t, s)
 	sound.mu.Lock()
 	sound.err = errors.New("the sound server went away")
 	sound.mu.Unlock()
-	var errs []string
-	for range 3 {
-		c.events <- event.StatsEvent{}
-	}
+	var faults []string
+	time.Sleep(3 * faultPoll)
 	c.events <- event.ByeEvent{Reason: "hung up"}
 	for {
 		e := next(t, s)
-		if ee, ok := e.(event.ErrorEvent); ok {
-			errs = append(errs, ee.Err.Error())
+		if a, ok := e.(event.AudioEvent); ok {
+			faults = append(faults, a.Fault)
 		}
 		if _, ok := e.(event.ByeEvent); ok {
 			break
 		}
 	}
-	if want := "audio: the sound server went away; the call goes on as text only"; len(errs) != 1 || errs[0] != want {
-		t.Errorf("errors %q; want one, %q", errs, want)
+	if want := "the sound server went away; the call goes on as text only"; len(faults) != 1 || faults[0] != want {
+		t.Errorf("faults %q; want one, %q", faults, want)
+	}
+}
+
+// TestSoundReopens: a sound that fails is said once, closed, and opened
+// again until it opens; then it is said to be back, started, and keeps
+// the mute.
+func TestSoundReopens(t *testing.T) {
+	first, second := &fakeSound{}, &fakeSound{}
+	var mu sync.Mutex
+	opens := 0
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch opens++; opens {
+		case 1:
+			return first, "", nil
+		case 2:
+			return nil, "", errors.New("the sound server is not there")
+		case 3:
+			return nil, "no microphone or speaker found", nil
+		}
+		return second, "", nil
+	})
+	defer s.Close()
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker"}) {
+		t.Fatalf("got %#v; want the sound", e)
+	}
+	c.events <- event.StateEvent{State: event.StateConnected}
+	next(t, s)
+	s.SetMuted(true)
+	first.mu.Lock()
+	first.err = errors.New("sound device Mic stopped answering")
+	first.mu.Unlock()
+	lost := time.Now()
+	e, ok := next(t, s).(event.AudioEvent)
+	if !ok || e.Fault != "sound device Mic stopped answering; the call goes on as text only until it is back" {
+		t.Fatalf("got %#v; want the fault", e)
+	}
+	if d := time.Since(lost); d > 2*faultPoll {
+		t.Errorf("the fault was said after %v", d)
+	}
+	if s.HasSound() {
+		t.Error("HasSound while the sound is lost")
+	}
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker", Back: true}) {
+		t.Fatalf("got %#v; want the sound back", e)
+	}
+	if d := time.Since(lost); d < 2*reopenEvery || d > 3*reopenEvery+time.Second {
+		t.Errorf("back after %v; want after the two failed tries, about %v", d, 2*reopenEvery)
+	}
+	first.mu.Lock()
+	closed := first.closed
+	first.mu.Unlock()
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	if closed != 1 || second.starts != 1 || len(second.muted) != 1 || !second.muted[0] {
+		t.Errorf("the failed sound closed %d times; the new one started %d times, muted %v; want 1, 1, [true]", closed, second.starts, second.muted)
 	}
 }
 
@@ -286,4 +346,111 @@ func TestCloseBeforeBegin(t *testing.T) {
 		t.Error("events open after Close")
 	}
 	s.Begin(&fakeSound{}, "") // too late: nothing starts
+}
+
+// TestOpenOffThePath: the call's events pass while the sound is still
+// opening; once open, the AudioEvent comes, and the sound starts since
+// the call has connected.
+func TestOpenOffThePath(t *testing.T) {
+	sound := &fakeSound{}
+	release := make(chan struct{})
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		<-release
+		return sound, "", nil
+	})
+	defer s.Close()
+	c.events <- event.StateEvent{State: event.StateConnecting}
+	c.events <- event.StateEvent{State: event.StateConnected}
+	for _, want := range []event.State{event.StateConnecting, event.StateConnected} {
+		if e, ok := next(t, s).(event.StateEvent); !ok || e.State != want {
+			t.Fatalf("got %#v while the sound opens; want %s", e, want)
+		}
+	}
+	if s.HasSound() || sound.startCount() != 0 {
+		t.Fatal("sound before it opened")
+	}
+	close(release)
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker"}) {
+		t.Errorf("got %#v; want the AudioEvent", e)
+	}
+	if !s.HasSound() || sound.startCount() != 1 {
+		t.Errorf("HasSound %v, started %d times; want true, once", s.HasSound(), sound.startCount())
+	}
+}
+
+func TestOpenFails(t *testing.T) {
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		return nil, "", errors.New("the sound server at unix:/x does not answer")
+	})
+	defer s.Close()
+	want := event.AudioEvent{Note: "audio: the sound server at unix:/x does not answer; the call goes on as text only"}
+	if e := next(t, s); e != want {
+		t.Errorf("got %#v; want %#v", e, want)
+	}
+	if s.HasSound() {
+		t.Error("HasSound after a failed open")
+	}
+}
+
+// TestCloseWhileOpening: Close does not wait for a sound system that
+// does not answer beyond openCloseWait, and what opens after it is closed.
+func TestCloseWhileOpening(t *testing.T) {
+	sound := &fakeSound{}
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	c := newFakeCall()
+	s := New(c)
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		<-release
+		defer close(returned)
+		return sound, "", nil
+	})
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > openCloseWait+time.Second {
+		t.Errorf("Close took %v with the sound still opening", d)
+	}
+	close(release)
+	<-returned
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sound.mu.Lock()
+		n := sound.closed
+		sound.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sound that opened after Close was closed %d times; want once", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSwitch swaps in a sound opened anew, closing the old one and
+// starting the new; a switch that fails leaves the sound as it was.
+func TestSwitch(t *testing.T) {
+	old, fresh := &fakeSound{}, &fakeSound{}
+	s, c := begin(t, old, "")
+	next(t, s)
+	c.events <- event.StateEvent{State: event.StateConnected}
+	next(t, s)
+	s.Switch(func(func(voice.Levels)) (Sound, string, error) { return nil, "", errors.New(`no speaker "nosuch"`) })
+	if e, ok := next(t, s).(event.ErrorEvent); !ok || e.Err.Error() != `audio: no speaker "nosuch"; the sound stays as it was` {
+		t.Errorf("got %#v; want the failed switch said", e)
+	}
+	s.Switch(func(func(voice.Levels)) (Sound, string, error) { return fresh, "", nil })
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker", Switched: true}) {
+		t.Errorf("got %#v; want the switch said", e)
+	}
+	old.mu.Lock()
+	closed := old.closed
+	old.mu.Unlock()
+	if closed != 1 || fresh.startCount() != 1 {
+		t.Errorf("old closed %d times, new started %d; want once each", closed, fresh.startCount())
+	}
 }

@@ -267,7 +267,11 @@ var ErrNoEspeak = errors.New("speech: espeak-ng and sox are needed (scripts/setu
 
 // Speak writes text, spoken by espeak-ng, to path as a 48 kHz mono 16-bit
 // WAV file.
-func Speak(text, path string) error {
+func Speak(text, path string) error { return SpeakVoice(text, "en", path) }
+
+// SpeakVoice is Speak with another of espeak-ng's voices, such as
+// "en-us+f3", for a second talker.
+func SpeakVoice(text, voice, path string) error {
 	for _, tool := range []string{"espeak-ng", "sox"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return ErrNoEspeak
@@ -279,7 +283,7 @@ func Speak(text, path string) error {
 	}
 	defer os.RemoveAll(dir)
 	raw := filepath.Join(dir, "raw.wav")
-	if out, err := exec.Command("espeak-ng", "-v", "en", "-s", "150", "-w", raw, text).CombinedOutput(); err != nil {
+	if out, err := exec.Command("espeak-ng", "-v", voice, "-s", "150", "-w", raw, text).CombinedOutput(); err != nil {
 		return fmt.Errorf("espeak-ng: %v: %s", err, out)
 	}
 	if out, err := exec.Command("sox", raw, "-r", "48000", "-c", "1", "-b", "16", path, "norm", "-3").CombinedOutput(); err != nil {
@@ -289,14 +293,17 @@ func Speak(text, path string) error {
 }
 
 // Say returns text spoken by espeak-ng as 48 kHz mono PCM.
-func Say(text string) ([]int16, error) {
+func Say(text string) ([]int16, error) { return SayVoice(text, "en") }
+
+// SayVoice is Say with another of espeak-ng's voices.
+func SayVoice(text, voice string) ([]int16, error) {
 	dir, err := os.MkdirTemp("", "parley-speech")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "speech.wav")
-	if err := Speak(text, path); err != nil {
+	if err := SpeakVoice(text, voice, path); err != nil {
 		return nil, err
 	}
 	return audio.ReadWAVFile(path)
