@@ -296,6 +296,15 @@ type statsMsg struct {
 	NS           bool     `json:"ns,omitempty"`
 	AGC          bool     `json:"agc,omitempty"`
 	EchoDelay    *float64 `json:"aec_delay_ms,omitempty"`
+
+	// With an audio agent ('parley ssh'): the link's one-way delay, which
+	// adds to mouth-to-ear, and what the link carried.
+	AgentDelay      *float64 `json:"agent_delay_ms,omitempty"`
+	AgentBytesIn    *uint64  `json:"agent_bytes_in,omitempty"`
+	AgentBytesOut   *uint64  `json:"agent_bytes_out,omitempty"`
+	AgentPacketsIn  *uint64  `json:"agent_packets_in,omitempty"`
+	AgentPacketsOut *uint64  `json:"agent_packets_out,omitempty"`
+	AgentDropped    *uint64  `json:"agent_dropped,omitempty"`
 }
 
 func newStatsMsg(e event.StatsEvent, route event.Route) statsMsg {
@@ -313,6 +322,12 @@ func newStatsMsg(e event.StatsEvent, route event.Route) statsMsg {
 		m.AEC, m.NS, m.AGC = s.AEC, s.NS, s.AGC
 		if s.AEC {
 			m.EchoDelay = ptr(ms(s.EchoDelay))
+		}
+		if l := s.Link; l != nil {
+			m.AgentDelay = ptr(ms(l.Delay))
+			m.AgentBytesIn, m.AgentBytesOut = ptr(l.BytesIn), ptr(l.BytesOut)
+			m.AgentPacketsIn, m.AgentPacketsOut = ptr(l.PacketsIn), ptr(l.PacketsOut)
+			m.AgentDropped = ptr(l.Dropped)
 		}
 	}
 	return m

@@ -281,6 +281,10 @@ func TestLineStats(t *testing.T) {
 	if got, want := string(marshal(Line(e, event.RouteHost))), `{"type":"stats","route":"host","rtt_ms":1.2,"loss_in":0.012,"loss_out":0.5,"jitter_ms":2,"bitrate_in":32000,"bitrate_out":31000,"jb_target_ms":40,"jb_delay_ms":41.3,"frames":7,"concealed":1,"fec":2,"late":3,"mic_peak_dbfs":-3,"mic_rms_dbfs":-12,"peer_peak_dbfs":-6,"peer_rms_dbfs":-20.6,"opus_complexity":9}`; got != want {
 		t.Errorf("with sound:\n got %s\nwant %s", got, want)
 	}
+	e.Sound.Link = &event.LinkStats{Delay: 2560 * time.Microsecond, BytesIn: 10, BytesOut: 20, PacketsIn: 1, PacketsOut: 2, Dropped: 3}
+	if got, want := string(marshal(Line(e, event.RouteHost))), `"opus_complexity":9,"agent_delay_ms":2.6,"agent_bytes_in":10,"agent_bytes_out":20,"agent_packets_in":1,"agent_packets_out":2,"agent_dropped":3}`; !strings.HasSuffix(got, want) {
+		t.Errorf("with an audio agent:\n got %s\nwant it to end %s", got, want)
+	}
 	if got, want := string(marshal(Line(event.AudioEvent{Fault: "the sound server went away"}, ""))), `{"type":"audio","state":"lost","message":"the sound server went away"}`; got != want {
 		t.Errorf("a lost sound:\n got %s\nwant %s", got, want)
 	}

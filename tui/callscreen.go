@@ -568,11 +568,16 @@ func (s *callScreen) statsView() string {
 		rates = "↓" + fmtRate(x.BitrateIn) + " ↑" + fmtRate(x.BitrateOut)
 	}
 	var buffer time.Duration
+	link := ""
 	if x.Sound != nil {
 		buffer = x.Sound.Delay
+		if l := x.Sound.Link; l != nil {
+			// The audio agent's link adds its delay each way.
+			link = " + ssh " + fmtMillis(l.Delay)
+		}
 	}
-	line := fmt.Sprintf("RTT %s · loss ↓%s ↑%s · buffer %s · %s",
-		fmtMillis(x.RTT), fmtLoss(x.LossIn), fmtLoss(x.LossOut), fmtMillis(buffer), rates)
+	line := fmt.Sprintf("RTT %s · loss ↓%s ↑%s · buffer %s%s · %s",
+		fmtMillis(x.RTT), fmtLoss(x.LossIn), fmtLoss(x.LossOut), fmtMillis(buffer), link, rates)
 	return line + cleanUps(x.Sound)
 }
 

@@ -380,6 +380,8 @@ func TestCallStatusAndControls(t *testing.T) {
 	v = h.view()
 	mustContain(t, v, "· 1:15", "RTT 42 ms · loss ↓0.1% ↑1.2% · buffer 60 ms · ↓32 ↑31 kb/s",
 		"-18 dB", "-30 dB", "safety words: apple banana cherry")
+	h.emit(event.StatsEvent{RTT: 42 * time.Millisecond, Sound: &event.SoundStats{Delay: 60 * time.Millisecond, Link: &event.LinkStats{Delay: 3 * time.Millisecond}}, BitrateIn: 32000, BitrateOut: 31000})
+	mustContain(t, h.view(), "buffer 60 ms + ssh 3 ms · ↓32 ↑31 kb/s")
 
 	h.key(tea.KeyCtrlT)
 	mustContain(t, h.view(), "MUTED", "muted")

@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
 	"parley/audio"
 	"parley/headless"
+	"parley/internal/agent"
 	"parley/internal/logfile"
 	"parley/internal/session"
 	"parley/rtc"
@@ -36,6 +38,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && args[0] == "bench" {
 		return runBench(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "ssh" {
+		return runSSH(ctx, args[1:], stdin, stdout, stderr)
+	}
 	cmd, cfg, err := parseArgs(args, configPath(), stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
@@ -44,6 +49,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "parley: %v\n", err)
 		fmt.Fprintln(stderr, "Run 'parley help' for usage.")
 		return ExitUsage
+	}
+	if removable(cfg.agent) {
+		// 'parley ssh' made it for this parley: once parley ends, so does
+		// the SSH session, and sshd leaves the socket behind.
+		defer agent.Remove(cfg.agent)
 	}
 	switch {
 	case cmd == "devices":
@@ -68,6 +78,12 @@ func newSession(cfg config, log, soundLog io.Writer, say func(string)) (*callSes
 	s := &callSession{Session: session.New(c), cfg: cfg, log: soundLog}
 	s.Open(opener(cfg, soundLog, say))
 	return s, nil
+}
+
+// removable reports whether path is an agent's socket that 'parley ssh'
+// had ssh make, by its place and name, not any socket given to --agent.
+func removable(path string) bool {
+	return filepath.Dir(path) == agent.RemoteDir && agent.IsSocketName(filepath.Base(path))
 }
 
 // callSession is a session with the flags it was made with, so that its

@@ -104,7 +104,13 @@ func startBinary(t *testing.T, bin, name string, args ...string) *peer {
 func startEnv(t *testing.T, bin string, env []string, name string, args ...string) *peer {
 	t.Helper()
 	// The test's own flags come last, so that they win.
-	cmd := exec.Command(bin, slices.Concat(args[:1], loopbackFlags, args[1:])...)
+	return startRaw(t, bin, env, name, slices.Concat(args[:1], loopbackFlags, args[1:])...)
+}
+
+// startRaw is startEnv with the command line as it is.
+func startRaw(t *testing.T, bin string, env []string, name string, args ...string) *peer {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	p := &peer{t: t, name: name, cmd: cmd, events: make(chan map[string]any, 1024), stderr: new(strings.Builder), done: make(chan struct{})}
 	var err error

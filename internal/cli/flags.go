@@ -26,6 +26,7 @@ type config struct {
 	stats             bool
 	notify            bool
 	processing        voice.Processing
+	agent             string // --agent: a socket, "none", or "" to look for one
 }
 
 const usage = `parley: peer-to-peer voice and text calls in the terminal
@@ -36,6 +37,7 @@ Usage:
   parley join [CODE] [flags]  join a call: paste the invite, send the answer
   parley echo [flags]         hear yourself through a whole call first
   parley devices              list microphones and speakers
+  parley ssh HOST [-- ARGS]   run parley on HOST with this computer's sound
   parley bench [--json]       measure latency, quality and cost (see BENCH.md)
   parley help                 show this help
 
@@ -55,6 +57,10 @@ Examples:
   Hear yourself through a whole call before a real one:
     parley echo
     parley echo --audio-in tone           without a microphone: a 440 Hz tone
+  Talk from a host you reach over SSH, through this computer's microphone
+  and speaker ('parley ssh --help'):
+    parley ssh me@host                    parley's terminal UI there
+    parley ssh me@host -- call --headless
   A call driven by a script, JSON lines on stdout:
     parley call --headless --audio-in none --audio-out none
 
@@ -226,6 +232,7 @@ func newFlagSet(cfg *config, _ io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.rtc.MDNS, "mdns", false, "resolve a browser's .local candidates (with --sdp)")
 	fs.StringVar(&cfg.audioIn, "audio-in", "", "what to send: a device `NAME|INDEX` (see 'parley devices'), FILE.wav, tone or none")
 	fs.StringVar(&cfg.audioOut, "audio-out", "", "where the peer's audio goes: a device `NAME|INDEX`, FILE.wav or none")
+	fs.StringVar(&cfg.agent, "agent", "", "use the microphone and speaker of 'parley ssh' through its `SOCKET` ('parley ssh' passes it); 'none' never to; without it, in an SSH session parley looks for one")
 	fs.DurationVar(&cfg.encoder.Frame, "frame", audio.DefaultFrame, "Opus frame `LENGTH`: 10ms, 20ms or 40ms")
 	fs.IntVar(&cfg.encoder.Bitrate, "bitrate", audio.DefaultBitrate, "Opus bitrate: `N` bits per second")
 	fs.BoolVar(&cfg.encoder.DTX, "dtx", false, "send almost nothing during silence (Opus DTX)")

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"sync/atomic"
 
 	"parley/audio"
+	"parley/internal/agent"
 	"parley/internal/session"
 	"parley/voice"
 )
@@ -14,22 +17,52 @@ import (
 // textOnly is said, on one line, when there is no sound card.
 const textOnly = "no microphone or speaker found — text only; see 'parley devices'"
 
-// openSound opens the call's audio as the flags ask. It returns nil, with
-// no error, for a text-only call: no sound card, or --audio-in none with
-// --audio-out none. note is then the reason to tell the user, if any.
-func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s *voice.Session, note string, err error) {
+// textOnlySSH is textOnly in an SSH session: it says how to talk through
+// the user's own computer instead.
+func textOnlySSH() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "HOST"
+	}
+	return "no microphone or speaker here — text only; run 'parley ssh " + host + "' on your own computer to talk through its, " +
+		"or log in with ssh -R /tmp/pulse.sock:/run/user/UID/pulse/native " + host + " and run PULSE_SERVER=unix:/tmp/pulse.sock parley"
+}
+
+// inSSH reports whether parley runs in an SSH session.
+func inSSH() bool { return os.Getenv("SSH_CONNECTION") != "" }
+
+// openSound opens the call's audio as the flags ask: an audio agent's
+// ('parley ssh') if --agent names one, or, in an SSH session without
+// --agent, if one is found; the local devices otherwise. It returns nil,
+// with no error, for a text-only call: no sound card, or --audio-in none
+// with --audio-out none. note is then the reason to tell the user, if
+// any.
+func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s session.Sound, note string, err error) {
+	logf := func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }
+	if cfg.agent != "none" && (cfg.agent != "" || inSSH()) {
+		a, note := openAgent(cfg, logf, onLevels)
+		if a != nil {
+			return a, "", nil
+		}
+		if note != "" {
+			return nil, note, nil
+		}
+	}
 	if cfg.in.Kind == audio.KindNone && cfg.out.Kind == audio.KindNone {
 		return nil, "", nil
 	}
-	s, err = voice.Open(voice.Config{
+	v, err := voice.Open(voice.Config{
 		In: cfg.in, Out: cfg.out,
-		Audio:      audio.Options{Logf: func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }},
+		Audio:      audio.Options{Logf: logf},
 		Encoder:    cfg.encoder,
 		OnLevels:   onLevels,
 		Processing: cfg.processing,
 	})
 	if errors.Is(err, audio.ErrNoDevice) {
-		fmt.Fprintf(log, "audio: %v\n", err)
+		logf("audio: %v", err)
+		if inSSH() {
+			return nil, textOnlySSH(), nil
+		}
 		return nil, textOnly, nil
 	}
 	if errors.Is(err, audio.ErrNotAnswering) {
@@ -39,9 +72,49 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s *voice
 	if err != nil {
 		return nil, "", err
 	}
+	in, out := v.Names()
+	logf("audio: in %s, out %s", in, out)
+	return v, "", nil
+}
+
+// openAgent connects to the audio agent of --agent, or looks for one in
+// agent.RemoteDir. It returns nil and no note when none was asked for
+// or found: the local devices are then tried. An agent asked for that
+// cannot be used makes the call text only, with a note saying why.
+func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels)) (*agent.Sound, string) {
+	o := agent.Options{Encoder: cfg.encoder, OnLevels: onLevels}
+	var s *agent.Sound
+	var err error
+	if cfg.agent != "" {
+		// Those of connections that have ended, killed with them.
+		agent.Clean(agent.RemoteDir)
+		if err = agent.Check(cfg.agent); err == nil {
+			s, err = agent.Dial(cfg.agent, o)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			// Its SSH connection has ended (the session reopens a lost
+			// sound every second): a later 'parley ssh' to this host
+			// forwards another, under another name.
+			if s2, _ := agent.DialAny(agent.RemoteDir, o); s2 != nil {
+				s, err = s2, nil
+			}
+		}
+	} else if s, err = agent.DialAny(agent.RemoteDir, o); s == nil && err == nil {
+		return nil, ""
+	}
+	if err != nil {
+		logf("audio: the audio agent: %v", err)
+		if cfg.agent == "" {
+			return nil, "" // one found but unusable: try the local devices
+		}
+		if errors.Is(err, audio.ErrNoDevice) {
+			return nil, "no microphone or speaker " + err.Error() + " — text only"
+		}
+		return nil, "the audio agent of 'parley ssh' cannot be used: " + err.Error() + " — text only"
+	}
 	in, out := s.Names()
-	fmt.Fprintf(log, "audio: in %s, out %s\n", in, out)
-	return s, "", nil
+	logf("audio: the audio agent at %s: in %s, out %s", s.Path(), in, out)
+	return s, ""
 }
 
 // opener opens the call's sound as the flags ask, for a session to run
@@ -72,7 +145,8 @@ func opener(cfg config, log io.Writer, say func(string)) session.Opener {
 }
 
 // usesDevice reports whether the flags ask for a sound device, whose
-// libraries may print on file descriptor 2.
+// libraries may print on file descriptor 2: not with --agent, whose
+// devices are on the other computer.
 func (c config) usesDevice() bool {
-	return c.in.Kind == audio.KindDevice || c.out.Kind == audio.KindDevice
+	return (c.agent == "" || c.agent == "none") && (c.in.Kind == audio.KindDevice || c.out.Kind == audio.KindDevice)
 }

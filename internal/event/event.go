@@ -105,6 +105,19 @@ type SoundStats struct {
 	// EchoDelay is the echo's delay the canceller found.
 	AEC, NS, AGC bool
 	EchoDelay    time.Duration
+	// Link is set when the sound is an audio agent's on another computer
+	// ('parley ssh'): the link to it adds its delay each way.
+	Link *LinkStats
+}
+
+// LinkStats are the figures of the link to an audio agent: its one-way
+// delay (half a ping's round trip), which adds to mouth-to-ear, and what
+// it carried.
+type LinkStats struct {
+	Delay                 time.Duration
+	BytesIn, BytesOut     uint64
+	PacketsIn, PacketsOut uint64
+	Dropped               uint64 // audio packets dropped: the link was too slow
 }
 
 // LevelsEvent reports the levels of the microphone and of the peer's

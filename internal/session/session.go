@@ -394,11 +394,18 @@ func (s *Session) handle(e event.Event) event.Event {
 				AEC:        st.Processing.AEC, NS: st.Processing.NS, AGC: st.Processing.AGC,
 				EchoDelay: st.EchoDelay,
 			}
+			if l, ok := sound.(linker); ok {
+				ls := l.LinkStats()
+				e.Sound.Link = &ls
+			}
 		}
 		return e
 	}
 	return e
 }
+
+// linker is a sound across a link, an audio agent's ('parley ssh').
+type linker interface{ LinkStats() event.LinkStats }
 
 // soundError is a problem with the sound, said so that the user knows the
 // call goes on.

@@ -193,6 +193,27 @@ func TestStatsCarrySound(t *testing.T) {
 	}
 }
 
+// linkSound is a sound across a link, as an audio agent's is.
+type linkSound struct{ fakeSound }
+
+func (*linkSound) LinkStats() event.LinkStats {
+	return event.LinkStats{Delay: 3 * time.Millisecond, BytesIn: 100, BytesOut: 200, PacketsIn: 1, PacketsOut: 2}
+}
+
+// TestStatsCarryLink: an audio agent's sound adds its link's figures.
+func TestStatsCarryLink(t *testing.T) {
+	c := newFakeCall()
+	s := New(c)
+	s.Begin(&linkSound{}, "")
+	t.Cleanup(func() { s.Close() })
+	next(t, s)
+	c.events <- event.StatsEvent{}
+	e, ok := next(t, s).(event.StatsEvent)
+	if !ok || e.Sound == nil || e.Sound.Link == nil || *e.Sound.Link != (event.LinkStats{Delay: 3 * time.Millisecond, BytesIn: 100, BytesOut: 200, PacketsIn: 1, PacketsOut: 2}) {
+		t.Errorf("got %#v; want the link's figures", e)
+	}
+}
+
 func TestSoundErrorSaidOnce(t *testing.T) {
 	sound := &fakeSound{}
 	s, c := begin(t, sound, "")
