@@ -50,6 +50,7 @@ type sshConfig struct {
 	ssh, remote       string
 	audioIn, audioOut string
 	logPath           string
+	processing        voice.Processing
 	dest              string
 	args              []string
 }
@@ -63,6 +64,9 @@ func newSSHFlagSet(c *sshConfig) *flag.FlagSet {
 	fs.StringVar(&c.audioIn, "audio-in", "", "this computer's input: a device `NAME|INDEX` (see 'parley devices'), FILE.wav, tone or none")
 	fs.StringVar(&c.audioOut, "audio-out", "", "this computer's output: a device `NAME|INDEX`, FILE.wav or none")
 	fs.StringVar(&c.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory, with a terminal)")
+	fs.BoolVar(&c.processing.AEC, "aec", true, "echo cancellation here, where the speaker is (with devices)")
+	fs.BoolVar(&c.processing.NS, "ns", true, "noise suppression for this computer's microphone (with devices)")
+	fs.BoolVar(&c.processing.AGC, "agc", true, "automatic gain control for this computer's microphone (with devices)")
 	return fs
 }
 
@@ -129,7 +133,7 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			err = errors.New("--ssh is empty")
 		}
 	}
-	cfg := config{audioIn: sc.audioIn, audioOut: sc.audioOut, logPath: sc.logPath, agent: "none"}
+	cfg := config{audioIn: sc.audioIn, audioOut: sc.audioOut, logPath: sc.logPath, agent: "none", processing: sc.processing}
 	if err == nil {
 		if cfg.in, err = audio.ParseInput(sc.audioIn); err != nil {
 			err = fmt.Errorf("--audio-in: %w", err)
@@ -181,9 +185,10 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		Open: func(enc audio.EncoderOptions, onLevels func(voice.Levels)) (agent.LocalSound, error) {
 			v, err := voice.Open(voice.Config{
 				In: cfg.in, Out: cfg.out,
-				Audio:    audio.Options{Logf: func(f string, a ...any) { fmt.Fprintf(l.sound, f+"\n", a...) }},
-				Encoder:  enc,
-				OnLevels: onLevels,
+				Audio:      audio.Options{Logf: func(f string, a ...any) { fmt.Fprintf(l.sound, f+"\n", a...) }},
+				Encoder:    enc,
+				OnLevels:   onLevels,
+				Processing: cfg.processing, // echo cancellation where the speaker is
 			})
 			if err != nil {
 				return nil, err
