@@ -361,10 +361,30 @@ func findDevice(infos []malgo.DeviceInfo, ids []string, kind malgo.DeviceType, w
 		want, len(matches), kindWord(kind), strings.Join(names, ", ")), ErrDeviceNotFound}
 }
 
-// playbackLead is how many periods of audio wait in the playback ring
-// after each top-up: the latency the ring adds, and the slack the worker
-// goroutine has before the device plays a gap.
-const playbackLead = 3
+// playbackLead is how much audio, at least, waits in the playback ring
+// once the worker has topped it up, in periods: the latency the ring adds
+// (between it and one period more), and the slack the worker goroutine
+// has, after a callback, before the device would play a gap. On
+// PulseAudio, whose stream asks for a quarter of a period at a time, one
+// period is slack enough (the benchmark's real-device rows count the
+// samples played short); elsewhere it stays at two, what parley had,
+// unmeasured.
+func playbackLead(backend malgo.Backend) int {
+	if backend == malgo.BackendPulseaudio {
+		return 1
+	}
+	return 2
+}
+
+// separateSides reports whether a microphone and a speaker open as two
+// devices, one capture and one playback, rather than one duplex device.
+// On PulseAudio, miniaudio's duplex mode puts a ring of two capture
+// periods between the sides (ma_duplex_rb_init) and hands the capture over
+// in bursts: measured through a real server, two devices are 30 ms
+// quicker mouth to ear, and the peer's jitter buffer holds less. Each
+// side then keeps its own clock: Position says where each is, for what
+// must line them up (an echo canceller's reference).
+func separateSides(b malgo.Backend) bool { return b == malgo.BackendPulseaudio }
 
 // device is one open miniaudio device: capture, playback or duplex. The
 // device's callback (miniaudio's thread) only copies between its buffers
@@ -380,6 +400,12 @@ type device struct {
 
 	captureName, playbackName string
 	capRing, playRing         *ring // nil for a side the device lacks
+	// native holds the rings, in C memory, and the C callback that
+	// serves them in place of onData where it could be installed.
+	native *native
+	// lead is playbackLead in samples: the worker tops the playback ring
+	// up to it, and a callback that leaves less wakes the worker.
+	lead int
 
 	wake      chan struct{}
 	playing   atomic.Bool // playback has begun: a short ring is an underrun
@@ -400,6 +426,8 @@ type device struct {
 	refs    int
 	stop    chan struct{}
 	done    chan struct{}
+	watched chan struct{} // closed once watch has ended
+	beats   atomic.Uint64 // Go callbacks so far
 }
 
 // openDevice opens one device with the capture and playback sides asked
@@ -410,14 +438,23 @@ func openDevice(backends []malgo.Backend, capture, playback *string, period int,
 	if err != nil {
 		return nil, fmt.Errorf("start sound system: %w", err)
 	}
+	return openDeviceOn(ctx, backend, capture, playback, period, logf)
+}
+
+// openDeviceOn is openDevice on a context already started, which the
+// device then owns, whether it opens or not.
+func openDeviceOn(ctx *malgo.AllocatedContext, backend malgo.Backend, capture, playback *string, period int, logf Logf) (*device, error) {
+	var err error
 	d := &device{
 		logf:    logf,
 		period:  period,
+		lead:    playbackLead(backend) * period,
 		ctx:     ctx,
 		backend: backend,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+		watched: make(chan struct{}),
 	}
 	var kind malgo.DeviceType
 	switch {
@@ -430,10 +467,19 @@ func openDevice(backends []malgo.Backend, capture, playback *string, period int,
 	}
 	cfg := malgo.DefaultDeviceConfig(kind)
 	cfg.SampleRate = SampleRate
+	// The period sets PulseAudio's buffers: the capture's fragment, and
+	// the playback's whole latency (tlength), of which the server keeps
+	// three quarters in the stream's buffer and asks for a quarter at a
+	// time. miniaudio's Periods only sets their largest size (maxlength).
+	// With no fixed-size callback, what the server hands over or asks
+	// for goes straight between its buffers and the rings, where
+	// miniaudio's own intermediary buffer would hold up to a period more.
 	cfg.PeriodSizeInFrames = uint32(period)
+	cfg.NoFixedSizedCallback = 1
 	cfg.Capture.Format, cfg.Capture.Channels = malgo.FormatS16, 1
 	cfg.Playback.Format, cfg.Playback.Channels = malgo.FormatS16, 1
 	ringSize := max(16*period, 8192)
+	capSize, playSize := 0, 0
 	if capture != nil {
 		id, name, err := d.resolve(malgo.Capture, *capture)
 		if err != nil {
@@ -441,7 +487,7 @@ func openDevice(backends []malgo.Backend, capture, playback *string, period int,
 			return nil, err
 		}
 		cfg.Capture.DeviceID, d.captureName = id, name
-		d.capRing = newRing(ringSize)
+		capSize = ringSize
 	}
 	if playback != nil {
 		id, name, err := d.resolve(malgo.Playback, *playback)
@@ -450,14 +496,23 @@ func openDevice(backends []malgo.Backend, capture, playback *string, period int,
 			return nil, err
 		}
 		cfg.Playback.DeviceID, d.playbackName = id, name
-		d.playRing = newRing(ringSize)
+		playSize = ringSize
 	}
+	if d.native, err = newNative(capSize, playSize, period, d.lead); err != nil {
+		d.free()
+		return nil, fmt.Errorf("open %s: %w", d.describe(), err)
+	}
+	d.capRing, d.playRing = d.native.capRing, d.native.playRing
 	d.dev, err = malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: d.onData, Stop: d.onStop})
 	if err != nil {
 		d.free()
 		return nil, fmt.Errorf("open %s: %w", d.describe(), err)
 	}
+	if !d.native.install(d.dev) {
+		logf("audio: %s: the device's callback stays in Go", d.describe())
+	}
 	go d.run()
+	go d.watch()
 	return d, nil
 }
 
@@ -544,6 +599,9 @@ func (d *device) free() {
 	}
 	freeContext(d.ctx)
 	d.pin.Unpin()
+	if d.native != nil {
+		d.native.free()
+	}
 }
 
 // samplesOf views a device buffer of native-endian s16 samples as []int16,
@@ -559,11 +617,14 @@ func samplesOf(b []byte) []int16 {
 // returns: it never blocks, never allocates, and drops captured audio or
 // plays silence rather than wait.
 func (d *device) onData(out, in []byte, _ uint32) {
+	d.beats.Add(1)
+	wake := false
 	if d.capRing != nil {
 		if s := samplesOf(in); len(s) > 0 {
 			if n := d.capRing.write(s); n < len(s) {
 				d.overruns.Add(uint64(len(s) - n))
 			}
+			wake = d.capRing.len() >= d.period
 		}
 	}
 	if d.playRing != nil {
@@ -575,7 +636,11 @@ func (d *device) onData(out, in []byte, _ uint32) {
 					d.underruns.Add(uint64(len(s) - n))
 				}
 			}
+			wake = wake || d.playRing.len() < d.lead
 		}
+	}
+	if !wake {
+		return
 	}
 	select {
 	case d.wake <- struct{}{}:
@@ -591,10 +656,49 @@ func (d *device) onStop() {
 	}
 	err := fmt.Errorf("sound device %s stopped", d.describe())
 	d.stopErr.CompareAndSwap(nil, &err)
+	d.poke()
+}
+
+// poke wakes the worker, whichever way it waits.
+func (d *device) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
+	if d.native != nil && d.native.installed {
+		d.native.poke()
+	}
+}
+
+// waitWake waits for a callback, or a poke, to wake the worker; false
+// once the device is stopping.
+func (d *device) waitWake() bool {
+	if d.native != nil && d.native.installed {
+		d.native.wait()
+		select {
+		case <-d.stop:
+			return false
+		default:
+			return true
+		}
+	}
+	select {
+	case <-d.stop:
+		return false
+	case <-d.wake:
+		return true
+	}
+}
+
+// counts returns the samples of capture dropped and of playback played
+// short so far.
+func (d *device) counts() (overruns, underruns uint64) {
+	overruns, underruns = d.overruns.Load(), d.underruns.Load()
+	if d.native != nil {
+		o, u := d.native.counts()
+		overruns, underruns = overruns+o, underruns+u
+	}
+	return overruns, underruns
 }
 
 func (d *device) err() error {
@@ -602,6 +706,44 @@ func (d *device) err() error {
 		return *e
 	}
 	return nil
+}
+
+// watch notices a started device that has stopped moving audio: a sound
+// server that dies takes its streams with it without a word (miniaudio's
+// PulseAudio backend watches no context state), and the callbacks just
+// stop. After stallWait without a callback (the Go one, or the samples the
+// C one moved) the device has stopped: Err says so. It ends with the
+// device.
+func (d *device) watch() {
+	defer close(d.watched)
+	t := time.NewTicker(stallWait / 4)
+	defer t.Stop()
+	last, since := d.beat(), time.Now()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case now := <-t.C:
+			if b := d.beat(); b != last || !d.started.Load() {
+				last, since = b, now
+				continue
+			}
+			if now.Sub(since) >= stallWait && !d.closing.Load() {
+				err := fmt.Errorf("sound device %s stopped answering (the sound server may be gone)", d.describe())
+				if d.stopErr.CompareAndSwap(nil, &err) {
+					d.poke()
+				}
+			}
+		}
+	}
+}
+
+// beat counts the device's work so far: its Go callbacks, or the samples
+// its C callback moved.
+func (d *device) beat() uint64 {
+	c, _ := d.position(true)
+	p, _ := d.position(false)
+	return d.beats.Load() + c + p
 }
 
 // stallWait is how long a started device's callback may keep away before
@@ -628,26 +770,7 @@ func (d *device) run() {
 	playBuf := make([]int16, d.period)
 	primed, stopLogged := false, false
 	var wakes, loggedOver, loggedUnder uint64
-	// A sound server that dies takes its streams with it without a word
-	// (miniaudio's PulseAudio backend watches no context state): the
-	// callbacks just stop. A started device whose callback has not run
-	// for stallWait has stopped.
-	stall := time.NewTimer(stallWait)
-	defer stall.Stop()
-	for {
-		select {
-		case <-d.stop:
-			return
-		case <-stall.C:
-			if d.started.Load() && !d.closing.Load() {
-				err := fmt.Errorf("sound device %s stopped answering (the sound server may be gone)", d.describe())
-				d.stopErr.CompareAndSwap(nil, &err)
-			}
-			stall.Reset(stallWait)
-			continue
-		case <-d.wake:
-			stall.Reset(stallWait)
-		}
+	for d.waitWake() {
 		d.cbMu.Lock()
 		if d.capRing != nil {
 			for d.capRing.len() >= d.period {
@@ -659,16 +782,19 @@ func (d *device) run() {
 		}
 		if d.playRing != nil && d.pull != nil {
 			if !primed {
-				// Start with the lead in silence, then pull one period
-				// per period, as the device plays one.
+				// Start with the lead in silence, but one period, then
+				// pull one period per period, as the device plays one.
 				primed = true
 				clear(playBuf)
-				for range playbackLead - 1 {
-					d.playRing.write(playBuf)
+				for n := d.lead - d.period; n > 0; n -= d.period {
+					d.playRing.write(playBuf[:min(n, d.period)])
 				}
 				d.playing.Store(true)
+				if d.native != nil {
+					d.native.setPlaying()
+				}
 			}
-			for d.playRing.len()+d.period <= playbackLead*d.period {
+			for d.playRing.len() < d.lead {
 				clear(playBuf)
 				d.pull(playBuf)
 				d.playRing.write(playBuf)
@@ -680,7 +806,7 @@ func (d *device) run() {
 			d.logf("audio: %v", err)
 		}
 		if wakes++; wakes%reportEvery == 0 {
-			over, under := d.overruns.Load(), d.underruns.Load()
+			over, under := d.counts()
 			if over != loggedOver || under != loggedUnder {
 				d.logf("audio: %s: %d samples of capture dropped, %d of playback short so far", d.describe(), over, under)
 				loggedOver, loggedUnder = over, under
@@ -747,17 +873,23 @@ func (d *device) stopSide(capture bool) {
 		d.dev.Uninit() // waits for the callback
 	}()
 	close(d.stop)
+	d.poke()
 	<-d.done
+	<-d.watched
+	over, under := d.counts()
 	select {
 	case <-closed:
 		freeContext(d.ctx)
 		d.pin.Unpin()
+		if d.native != nil {
+			d.native.free()
+		}
 	case <-time.After(uninitWait):
-		// Left behind: its callback may still run, on memory that stays
-		// pinned, into rings that nothing reads.
+		// Left behind, with its context and its rings: its callback may
+		// still run on them.
 		d.logf("audio: %s did not close within %v; left open", d.describe(), uninitWait)
 	}
-	if over, under := d.overruns.Load(), d.underruns.Load(); over+under > 0 {
+	if over+under > 0 {
 		d.logf("audio: %s closed: %d samples of capture dropped, %d of playback short", d.describe(), over, under)
 	}
 }
@@ -783,6 +915,28 @@ func (d *device) sink() Sink {
 type deviceSource struct {
 	d    *device
 	once sync.Once
+}
+
+// Positioned is what a sound device's Source and Sink are beside: how many
+// samples its callback has moved so far, on the device's clock, and when
+// the latest callback came, on this process's; zero before the first. A
+// microphone and a speaker opened as two devices (see Open) run on two
+// clocks: this lines them up.
+type Positioned interface {
+	Position() (samples uint64, at time.Time)
+}
+
+// Position returns where the capture side is (see Positioned).
+func (s *deviceSource) Position() (uint64, time.Time) { return s.d.position(true) }
+
+// Position returns where the playback side is (see Positioned).
+func (s *deviceSink) Position() (uint64, time.Time) { return s.d.position(false) }
+
+func (d *device) position(capture bool) (uint64, time.Time) {
+	if d.native == nil || !d.native.installed {
+		return 0, time.Time{}
+	}
+	return d.native.position(capture)
 }
 
 func (s *deviceSource) Name() string                          { return s.d.captureName }

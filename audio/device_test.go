@@ -247,6 +247,7 @@ func newTestDevice(period int) *device {
 	return &device{
 		logf:     func(string, ...any) {},
 		period:   period,
+		lead:     playbackLead(nullBackend) * period,
 		capRing:  newRing(max(16*period, 8192)),
 		playRing: newRing(max(16*period, 8192)),
 		wake:     make(chan struct{}, 1),
@@ -347,9 +348,15 @@ func TestDeviceWorker(t *testing.T) {
 			t.Fatal("nothing pulled")
 		}
 	}
-	// The first callback came before playback was primed, then two
-	// periods of lead, then what was pulled, in order.
-	want := []int16{0, 0, 0, 1, 2, 3, 4, 5, 6, 7}
+	// The first callback came before playback was primed, then the lead
+	// but one period in silence, then what was pulled, in order.
+	want := []int16{0}
+	for range (d.lead - 1) / period {
+		want = append(want, 0)
+	}
+	for k := int16(1); len(want) < 10; k++ {
+		want = append(want, k)
+	}
 	for i := range want {
 		if played[i] != want[i] {
 			t.Fatalf("played %v; want %v", played, want)

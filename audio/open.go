@@ -133,7 +133,8 @@ func (p *IO) Close() error {
 
 // Open opens an input and an output; neither produces or consumes
 // anything until its Start. When both are devices they are one duplex
-// device, so that they share a clock.
+// device, so that they share a clock, except on PulseAudio, where they are
+// two (see separateSides).
 //
 // Errors: a WAV file in a format parley cannot play gives a *FormatError
 // (ErrWAVFormat). A device the user named that does not exist gives
@@ -198,20 +199,38 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		return fail(fmt.Errorf("audio output: unknown kind %d", out.Kind))
 	}
 
-	var missing []error // default devices that failed to open
+	var missing []error               // default devices that failed to open
+	var inCtx *malgo.AllocatedContext // a context for the input alone, started already
+	var inBackend malgo.Backend
 	if in.Kind == KindDevice && out.Kind == KindDevice {
-		d, err := openDevice(backends, &in.Device, &out.Device, n, o.Logf)
+		ctx, backend, err := openContext(backends, o.Logf)
 		switch {
-		case err == nil:
-			pair.In, pair.Out = d.source(), d.sink()
-		case errors.Is(err, ErrDeviceNotFound), errors.Is(err, ErrNotAnswering):
-			return fail(err)
+		case errors.Is(err, ErrNotAnswering):
+			return fail(fmt.Errorf("start sound system: %w", err))
+		case err != nil:
+			// No sound system: the input and the output apart say so.
+		case separateSides(backend):
+			inCtx, inBackend = ctx, backend
 		default:
-			o.Logf("audio: duplex: %v; trying the input and the output apart", err)
+			d, err := openDeviceOn(ctx, backend, &in.Device, &out.Device, n, o.Logf)
+			switch {
+			case err == nil:
+				pair.In, pair.Out = d.source(), d.sink()
+			case errors.Is(err, ErrDeviceNotFound), errors.Is(err, ErrNotAnswering):
+				return fail(err)
+			default:
+				o.Logf("audio: duplex: %v; trying the input and the output apart", err)
+			}
 		}
 	}
 	if in.Kind == KindDevice && pair.In == nil {
-		d, err := openDevice(backends, &in.Device, nil, n, o.Logf)
+		var d *device
+		var err error
+		if inCtx != nil {
+			d, err = openDeviceOn(inCtx, inBackend, &in.Device, nil, n, o.Logf)
+		} else {
+			d, err = openDevice(backends, &in.Device, nil, n, o.Logf)
+		}
 		switch {
 		case err == nil:
 			pair.In = d.source()

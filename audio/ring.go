@@ -9,16 +9,19 @@ import (
 // One goroutine or thread writes and one reads; neither ever waits. The
 // positions count samples since creation and only grow, so full and empty
 // are told apart without a spare slot.
+//
+// Its samples and positions may be in C memory, shared with a device
+// callback in C (see native_unix.go): r and w point to them.
 type ring struct {
 	buf  []int16
 	mask uint64
-	r, w atomic.Uint64
+	r, w *atomic.Uint64
 }
 
 // newRing returns a ring that holds at least n samples.
 func newRing(n int) *ring {
 	size := uint64(1) << bits.Len64(uint64(n-1))
-	return &ring{buf: make([]int16, size), mask: size - 1}
+	return &ring{buf: make([]int16, size), mask: size - 1, r: new(atomic.Uint64), w: new(atomic.Uint64)}
 }
 
 // len returns the number of samples waiting to be read.

@@ -35,12 +35,17 @@ type Scenario struct {
 	Frame time.Duration
 	// Impair applies to each direction.
 	Impair relay.Impairment
+	// Real runs the call through real devices on a private PulseAudio
+	// (see rig.go) instead of the modelled sound cards.
+	Real bool
 }
 
-// Scenarios returns the standard scenarios: a clean network, 5% random
-// loss with 20 ms of jitter, and 15% bursty loss with 40 ms of jitter,
-// each with 20 ms and with 10 ms frames. Jitter is a uniform random
-// extra delay, so it reorders packets too.
+// Scenarios returns the standard scenarios: with modelled sound cards, a
+// clean network, 5% random loss with 20 ms of jitter, and 15% bursty loss
+// with 40 ms of jitter, each with 20 ms and with 10 ms frames; then with
+// real devices on a private PulseAudio, a clean network with 20 ms and
+// 10 ms frames and 5% loss with 20 ms of jitter with 20 ms frames. Jitter
+// is a uniform random extra delay, so it reorders packets too.
 func Scenarios() []Scenario {
 	nets := []struct {
 		name, about string
@@ -61,6 +66,10 @@ func Scenarios() []Scenario {
 				Impair: n.imp,
 			})
 		}
+	}
+	for _, s := range []Scenario{out[0], out[1], out[2]} {
+		s.Name, s.About, s.Real = "real-"+s.Name, s.About+", real devices", true
+		out = append(out, s)
 	}
 	return out
 }
@@ -102,6 +111,10 @@ type Options struct {
 	// Cost adds a plain call, with no relay or baselines, for the CPU
 	// and memory figures per peer.
 	Cost bool
+	// DeviceCost adds, side by side, a call with real devices on a private
+	// PulseAudio and the same call with a tone in and nothing out, for
+	// what the device path costs.
+	DeviceCost bool
 	// Progress, if set, receives a line as each scenario starts.
 	Progress io.Writer
 }
@@ -126,15 +139,52 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Source = source
+	var rg *rig
+	rigErr := error(nil)
+	needRig := func() *rig {
+		if rg == nil && rigErr == nil {
+			fmt.Fprintf(o.Progress, "bench: starting a private PulseAudio for the real devices…\n")
+			if rg, rigErr = startRig(); rigErr != nil {
+				fmt.Fprintf(o.Progress, "bench: %v: the real-device rows are skipped\n", rigErr)
+				rep.RealSkipped = rigErr.Error()
+			}
+		}
+		return rg
+	}
+	defer func() {
+		if rg != nil {
+			rg.stop()
+		}
+	}()
 	for _, s := range o.Scenarios {
+		if s.Real && needRig() == nil {
+			rep.Results = append(rep.Results, Result{Scenario: s.Name, About: s.About, FrameMs: ms(s.Frame), Real: true, Skipped: rigErr.Error()})
+			continue
+		}
 		fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
 		debug.FreeOSMemory()
-		res, err := runScenario(ctx, s, talk, o.Duration)
+		var res *Result
+		var err error
+		if s.Real {
+			res, err = runReal(ctx, rg, s, talk, o.Duration)
+		} else {
+			res, err = runScenario(ctx, s, talk, o.Duration)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		rep.Results = append(rep.Results, *res)
-		rep.PeakRSSMB = max(rep.PeakRSSMB, res.RSSMB)
+		if !s.Real {
+			rep.PeakRSSMB = max(rep.PeakRSSMB, res.RSSMB)
+		}
+	}
+	if o.DeviceCost && needRig() != nil {
+		fmt.Fprintf(o.Progress, "bench: a call with real devices and one with a tone, side by side, for CPU (%v)…\n", 2*o.Duration)
+		c, err := measureDeviceCost(ctx, rg, talk, o.Duration)
+		if err != nil {
+			return nil, fmt.Errorf("device cost: %w", err)
+		}
+		rep.DeviceCost = c
 	}
 	if o.Cost {
 		fmt.Fprintf(o.Progress, "bench: a plain call, for CPU and memory (%v)…\n", o.Duration)

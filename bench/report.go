@@ -18,17 +18,44 @@ type Report struct {
 	Results  []Result `json:"results"`
 	// PeakRSSMB is the largest resident set during any call, the
 	// benchmark's recordings included.
-	PeakRSSMB float64  `json:"peak_rss_mb"`
-	Cost      *Cost    `json:"cost,omitempty"`
-	Targets   []Target `json:"targets"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	Cost      *Cost   `json:"cost,omitempty"`
+	// DeviceCost is what the real device path costs, against a tone.
+	DeviceCost *DeviceCost `json:"device_cost,omitempty"`
+	// RealSkipped says why the real-device rows did not run, if they
+	// did not.
+	RealSkipped string   `json:"real_skipped,omitempty"`
+	Targets     []Target `json:"targets"`
+}
+
+// DeviceCost is the CPU of a call with real devices on the private
+// PulseAudio and of the same call with a tone in and nothing out, side
+// by side: % of one core per peer, both peers in this process, 20 ms
+// frames. Ratio is the one over the other. The sound server's own CPU,
+// % of one core, is apart and not counted.
+type DeviceCost struct {
+	DeviceCPU     float64 `json:"device_cpu_pct_per_peer"`
+	ToneCPU       float64 `json:"tone_cpu_pct_per_peer"`
+	Ratio         float64 `json:"ratio"`
+	ServerCPU     float64 `json:"server_cpu_pct"`
+	ServerToneCPU float64 `json:"server_cpu_tone_call_pct"`
 }
 
 // Result is one scenario's figures.
 type Result struct {
-	Scenario  string     `json:"scenario"`
-	About     string     `json:"about"`
-	FrameMs   float64    `json:"frame_ms"`
-	Receivers []Receiver `json:"receivers"`
+	Scenario string  `json:"scenario"`
+	About    string  `json:"about"`
+	FrameMs  float64 `json:"frame_ms"`
+	// Real is a call through real devices on the private PulseAudio; its
+	// one receiver is parley's, both directions counted. Skipped says
+	// why it did not run, if it did not.
+	Real    bool   `json:"real,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
+	// ServerCPU is the sound server's CPU over a real call, % of a core.
+	ServerCPU float64 `json:"server_cpu_pct,omitempty"`
+	// PulseAttrs are the PulseAudio buffers peer A's devices got.
+	PulseAttrs string     `json:"pulse_attrs,omitempty"`
+	Receivers  []Receiver `json:"receivers"`
 	// Stages splits the adaptive receiver's mean latency.
 	Stages Stages `json:"stages"`
 	// Bitrates are Opus payload, kb/s; losses are what the relay dropped,
@@ -197,6 +224,27 @@ func targets(r *Report) []Target {
 		}
 		return r.Cost.RSSMB, true
 	})
+	real := func(scenario string, f func(*Receiver) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			res := r.result(scenario)
+			if res == nil || res.Skipped != "" || len(res.Receivers) == 0 {
+				return 0, false
+			}
+			rv := &res.Receivers[0]
+			return f(rv), rv.Found > 0
+		}
+	}
+	check("real devices, clean, 20 ms frames: mouth-to-ear p50", "ms", 55, real("real-clean-20ms", p50))
+	check("real devices, clean, 10 ms frames: mouth-to-ear p50", "ms", 40, real("real-clean-10ms", p50))
+	late := func(rv *Receiver) float64 { return rv.LatePct }
+	check("real devices, clean, 20 ms frames: late frames", "%", 0.1, real("real-clean-20ms", late))
+	check("real devices, clean, 10 ms frames: late frames", "%", 0.1, real("real-clean-10ms", late))
+	check("real devices: CPU of the call over the same call with a tone and no output", "×", 1.3, func() (float64, bool) {
+		if r.DeviceCost == nil || r.DeviceCost.ToneCPU <= 0 {
+			return 0, false
+		}
+		return r.DeviceCost.Ratio, true
+	})
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
 	check("clean: connect once an answer without candidates is applied", "ms", 50, scenario("clean-20ms", func(r *Result) float64 { return r.BareMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
@@ -208,10 +256,91 @@ func targets(r *Report) []Target {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "parley bench: %.0f s per scenario, %s with a timing marker every 0.5 s\n", r.Duration, r.Source)
-	fmt.Fprintf(&b, "machine: %s\n\n", r.Machine)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\treceiver\tp50 ms\tp95 ms\tmax ms\tmarkers\ttarget ms\tlate %\tconcealed %\tFEC %\tshort %\tLSD dB\tcorr\twarp ms\t")
+	fmt.Fprintf(&b, "machine: %s\n", r.Machine)
+	var modelled, real []Result
 	for _, res := range r.Results {
+		if res.Real {
+			real = append(real, res)
+		} else {
+			modelled = append(modelled, res)
+		}
+	}
+	if len(modelled) > 0 {
+		fmt.Fprintf(&b, "\nmodelled sound cards (a model of each card's clock, in this process):\n\n")
+		r.writeLatency(&b, modelled)
+		fmt.Fprintln(&b)
+		r.writeStages(&b, modelled)
+	}
+	if r.Cost != nil {
+		c := r.Cost
+		fmt.Fprintf(&b, "\nplain call (modelled cards, 20 ms frames, no relay, no baselines): CPU %.2f%% of a core per peer; RSS %.0f MB, both peers in one process\n", c.CPU, c.RSSMB)
+		fmt.Fprintf(&b, "  of the CPU: sending (Opus encoding, SRTP, send) %.2f%%, jitter buffer (Opus decoding) %.2f%%, the rest (receiving, waking up) %.2f%%\n",
+			c.SendPct, c.PlayPct, c.CPU-c.SendPct-c.PlayPct)
+		fmt.Fprintf(&b, "  %.0f context switches a second per peer; one timer wake-up alone costs %.0f µs of CPU on this machine\n", c.SwitchesPerSec, c.WakeUs)
+		fmt.Fprintf(&b, "  Opus complexity at the end: %s (adaptive: %d, or %d where encoding costs more than %g%% of a core)\n",
+			strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.Complexity)), " and "), "[]"),
+			audio.DefaultComplexity, audio.MinComplexity, 100*audio.EncodeBudget)
+	}
+	if len(real) > 0 || r.DeviceCost != nil || r.RealSkipped != "" {
+		fmt.Fprintf(&b, "\nreal devices (a private PulseAudio, mouth and ear on its clock; both directions):\n")
+	}
+	var ran []Result
+	for _, res := range real {
+		if res.Skipped != "" {
+			fmt.Fprintf(&b, "  %s: skipped: %s\n", res.Scenario, res.Skipped)
+		} else {
+			ran = append(ran, res)
+		}
+	}
+	if len(ran) > 0 {
+		fmt.Fprintln(&b)
+		r.writeLatency(&b, ran)
+		fmt.Fprintln(&b)
+		r.writeStages(&b, ran)
+		fmt.Fprintln(&b)
+		for _, res := range ran {
+			fmt.Fprintf(&b, "  %s: the sound server used %.2f%% of a core; PulseAudio gave peer A %s\n", res.Scenario, res.ServerCPU, orNone(res.PulseAttrs))
+		}
+	}
+	if c := r.DeviceCost; c != nil {
+		fmt.Fprintf(&b, "\ndevice call (real devices, 20 ms frames, no relay) against the same call with a tone in and nothing out, in turns:\n")
+		fmt.Fprintf(&b, "  CPU %.2f%% of a core per peer with devices, %.2f%% with the tone: %.2f×; the sound server %.2f%% of a core beside it (%.2f%% in the tone call), not counted\n",
+			c.DeviceCPU, c.ToneCPU, c.Ratio, c.ServerCPU, c.ServerToneCPU)
+	}
+	fmt.Fprintln(&b, "\ntargets:")
+	for _, t := range r.Targets {
+		if t.Status == "not run" {
+			fmt.Fprintf(&b, "  %-7s %s ≤ %g %s\n", "-", t.What, t.Limit, t.Unit)
+			continue
+		}
+		fmt.Fprintf(&b, "  %-7s %s: %.*f %s (≤ %g)\n", t.Status, t.What, decimals(t.Limit), t.Value, t.Unit, t.Limit)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// decimals is how many decimals a target's value is given with: one,
+// or as many as a limit below 1 needs.
+func decimals(limit float64) int {
+	switch {
+	case limit < 0.2:
+		return 2
+	}
+	return 1
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(not logged)"
+	}
+	return s
+}
+
+// writeLatency writes the latency and quality table.
+func (r *Report) writeLatency(b *strings.Builder, results []Result) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\treceiver\tp50 ms\tp95 ms\tmax ms\tmarkers\ttarget ms\tlate %\tconcealed %\tFEC %\tshort %\tLSD dB\tcorr\twarp ms\t")
+	for _, res := range results {
 		for i, rv := range res.Receivers {
 			name := res.Scenario
 			if i > 0 {
@@ -223,46 +352,37 @@ func (r *Report) WriteText(w io.Writer) error {
 				}
 				return fmt.Sprintf("%.1f", v)
 			}
+			late := jb(rv.LatePct)
+			if rv.Name != OnArrival {
+				late = fmt.Sprintf("%.2f", rv.LatePct)
+			}
 			short := "-"
-			if rv.Name == OnArrival {
+			if rv.Name == OnArrival || res.Real {
 				short = fmt.Sprintf("%.1f", rv.ShortPct)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.3f\t%.0f\t\n",
 				name, rv.Name, rv.P50, rv.P95, rv.Max, rv.Found, rv.Markers, jb(rv.TargetMs),
-				jb(rv.LatePct), jb(rv.ConcealedPct), jb(rv.FECPct), short, rv.LSD, rv.Corr, rv.WarpMs)
+				late, jb(rv.ConcealedPct), jb(rv.FECPct), short, rv.LSD, rv.Corr, rv.WarpMs)
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(&b)
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+}
+
+// writeStages writes where the latency goes, and the other figures.
+func (r *Report) writeStages(b *strings.Builder, results []Result) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tcapture ms\tnetwork ms\tbuffer ms\tplayout ms\tkb/s A→B\tkb/s B→A\tloss % A→B\tloss % B→A\tCPU %/peer\tRSS MB\tconnect ms\thandshake ms\tbare answer ms\tinvite ms\tinvite chars\topus cx\t")
-	for _, res := range r.Results {
+	for _, res := range results {
 		s := res.Stages
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n",
+		bare := fmt.Sprintf("%.1f", res.BareMs)
+		if res.Real {
+			bare = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%.0f\t%.1f\t%.1f\t%s\t%.1f\t%d\t%d\t\n",
 			res.Scenario, s.CaptureMs, tenth(s.NetworkMs), s.BufferMs, s.OutputMs, res.BitrateAB, res.BitrateBA,
-			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, res.BareMs, res.InviteMs, res.InviteChars, res.Complexity)
+			res.LossAB, res.LossBA, res.CPU, res.RSSMB, res.ConnectMs, res.HandshakeMs, bare, res.InviteMs, res.InviteChars, res.Complexity)
 	}
 	tw.Flush()
-	if r.Cost != nil {
-		c := r.Cost
-		fmt.Fprintf(&b, "\nplain call (20 ms frames, no relay, no baselines): CPU %.2f%% of a core per peer; RSS %.0f MB, both peers in one process\n", c.CPU, c.RSSMB)
-		fmt.Fprintf(&b, "  of the CPU: sending (Opus encoding, SRTP, send) %.2f%%, jitter buffer (Opus decoding) %.2f%%, the rest (receiving, waking up) %.2f%%\n",
-			c.SendPct, c.PlayPct, c.CPU-c.SendPct-c.PlayPct)
-		fmt.Fprintf(&b, "  %.0f context switches a second per peer; one timer wake-up alone costs %.0f µs of CPU on this machine\n", c.SwitchesPerSec, c.WakeUs)
-		fmt.Fprintf(&b, "  Opus complexity at the end: %s (adaptive: %d, or %d where encoding costs more than %g%% of a core)\n",
-			strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.Complexity)), " and "), "[]"),
-			audio.DefaultComplexity, audio.MinComplexity, 100*audio.EncodeBudget)
-	}
-	fmt.Fprintln(&b, "\ntargets:")
-	for _, t := range r.Targets {
-		if t.Status == "not run" {
-			fmt.Fprintf(&b, "  %-7s %s ≤ %g %s\n", "-", t.What, t.Limit, t.Unit)
-			continue
-		}
-		fmt.Fprintf(&b, "  %-7s %s: %.1f %s (≤ %g)\n", t.Status, t.What, t.Value, t.Unit, t.Limit)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // tenth rounds v to a tenth without a sign on zero: on loopback the

@@ -67,7 +67,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		defer stop()
 	}
-	rep, err := bench.Run(ctx, bench.Options{Scenarios: scenarios, Duration: time.Duration(dur), Cost: true, Progress: stderr})
+	rep, err := bench.Run(ctx, bench.Options{Scenarios: scenarios, Duration: time.Duration(dur), Cost: true, DeviceCost: true, Progress: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "parley bench: %v\n", err)
 		return ExitFailure
