@@ -42,12 +42,13 @@ type Config struct {
 }
 
 // echoDelay is the echo's delay behind what is handed to the speaker that
-// the canceller starts from: the playback ring's lead (30 ms) and the
-// sound server's buffers, a little short of the 64 ms measured through
-// PulseAudio (104 ms with a 40 ms loopback as the room), as the canceller
-// copes with an echo from 10 ms before to 115 ms after it. Left at zero,
-// the canceller's estimator never latched on to a 104 ms echo in 20 s.
-const echoDelay = 50 * time.Millisecond
+// the canceller starts from, erring short: it copes with an echo from
+// 10 ms before to 115 ms after it, and finds one beyond that only slowly
+// (left at zero, its estimator never latched on to a 104 ms echo in 20 s).
+// Through PulseAudio the device path adds about 6 ms (46 ms measured with
+// a 40 ms loopback as the room); a laptop's speaker is a millisecond or
+// two from its microphone.
+const echoDelay = 20 * time.Millisecond
 
 // Processing says which of the microphone's clean-ups are on.
 type Processing struct {
