@@ -26,6 +26,7 @@ import (
 
 	"parley/internal/relay"
 	"parley/internal/speech"
+	"parley/voice"
 )
 
 // Scenario is one network condition and frame size.
@@ -38,6 +39,11 @@ type Scenario struct {
 	// Real runs the call through real devices on a private PulseAudio
 	// (see rig.go) instead of the modelled sound cards.
 	Real bool
+	// Echo, for a real scenario, is the delay of an echo path at peer A
+	// (see echo.go); 0 is none. Proc is the processing of A's
+	// microphone.
+	Echo time.Duration
+	Proc voice.Processing
 }
 
 // Scenarios returns the standard scenarios: with modelled sound cards, a
@@ -70,6 +76,21 @@ func Scenarios() []Scenario {
 	for _, s := range []Scenario{out[0], out[1], out[2]} {
 		s.Name, s.About, s.Real = "real-"+s.Name, s.About+", real devices", true
 		out = append(out, s)
+	}
+	all := voice.Processing{AEC: true, NS: true, AGC: true}
+	for _, e := range []struct {
+		delay time.Duration
+		proc  voice.Processing
+	}{{40 * time.Millisecond, all}, {120 * time.Millisecond, all}, {40 * time.Millisecond, voice.Processing{}}} {
+		name := fmt.Sprintf("echo-%dms", e.delay.Milliseconds())
+		if !e.proc.AEC {
+			name += "-off"
+		}
+		out = append(out, Scenario{
+			Name:  name,
+			About: fmt.Sprintf("echo path at A, %d ms at %s, %s, real devices, 20 ms frames", e.delay.Milliseconds(), echoLevel, procName(e.proc)),
+			Frame: 20 * time.Millisecond, Real: true, Echo: e.delay, Proc: e.proc,
+		})
 	}
 	return out
 }
@@ -165,7 +186,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		debug.FreeOSMemory()
 		var res *Result
 		var err error
-		if s.Real {
+		if s.Real && s.Echo > 0 {
+			res, err = runEcho(ctx, rg, s, talk)
+		} else if s.Real {
 			res, err = runReal(ctx, rg, s, talk, o.Duration)
 		} else {
 			res, err = runScenario(ctx, s, talk, o.Duration)

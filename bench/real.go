@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"parley/audio"
+	"parley/audio/aec"
 	"parley/audio/jitter"
 	"parley/internal/relay"
 	"parley/internal/speech"
@@ -34,7 +35,8 @@ type realPeer struct {
 	enc       *audio.Encoder
 	tx        *voice.Sender
 	buf       *jitter.Buffer
-	arr       *arrivals // when the other peer's frames came
+	arr       *arrivals      // when the other peer's frames came
+	proc      *aec.Canceller // nil: no processing
 	log       *logLines
 	sendingNs time.Duration
 
@@ -127,6 +129,15 @@ func openRealPeer(name, mic, speaker string, frame time.Duration, link *rtc.Call
 
 func (p *realPeer) deliver(pcm []int16) {
 	t0 := time.Now()
+	if p.proc != nil {
+		if err := p.proc.Capture(pcm); err != nil {
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = err
+			}
+			p.mu.Unlock()
+		}
+	}
 	err := p.tx.Write(pcm)
 	now := time.Now()
 	p.mu.Lock()
@@ -144,6 +155,9 @@ func (p *realPeer) deliver(pcm []int16) {
 func (p *realPeer) pull(dst []int16) {
 	now := time.Now()
 	p.buf.Pull(dst)
+	if p.proc != nil {
+		p.proc.Playback(dst) // the far end, as it goes to the speaker
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.pulled)+len(dst) <= cap(p.pulled) {

@@ -84,6 +84,8 @@ type Result struct {
 	// Complexity is the Opus complexity A's encoder ended the call at:
 	// adaptive, it drops from 7 to 5 where 7 costs more than its budget.
 	Complexity int `json:"opus_complexity"`
+	// Echo is an echo scenario's figures (echo.go).
+	Echo *Echo `json:"echo,omitempty"`
 }
 
 // Receiver is how one receiver did on A's talk.
@@ -143,11 +145,13 @@ type Cost struct {
 
 // Target is one of the goals the benchmark checks.
 type Target struct {
-	What   string  `json:"what"`
-	Value  float64 `json:"value"`
-	Limit  float64 `json:"limit"`
-	Unit   string  `json:"unit"`
-	Status string  `json:"status"` // PASS, MISS, or "not run"
+	What  string  `json:"what"`
+	Value float64 `json:"value"`
+	Limit float64 `json:"limit"`
+	Unit  string  `json:"unit"`
+	// AtLeast: the value is to be Limit or more, not Limit or less.
+	AtLeast bool   `json:"at_least,omitempty"`
+	Status  string `json:"status"` // PASS, MISS, or "not run"
 }
 
 func (r *Report) result(name string) *Result {
@@ -180,6 +184,27 @@ func targets(r *Report) []Target {
 			}
 		}
 		out = append(out, t)
+	}
+	// atLeast is check for a value that is to be limit or more.
+	atLeast := func(what, unit string, limit float64, value func() (float64, bool)) {
+		check(what, unit, limit, value)
+		t := &out[len(out)-1]
+		t.AtLeast = true
+		if t.Status != "not run" {
+			t.Status = "MISS"
+			if t.Value >= limit {
+				t.Status = "PASS"
+			}
+		}
+	}
+	echo := func(scenario string, f func(*Echo) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			res := r.result(scenario)
+			if res == nil || res.Skipped != "" || res.Echo == nil {
+				return 0, false
+			}
+			return f(res.Echo), true
+		}
 	}
 	adaptive := func(scenario string, f func(*Receiver) float64) func() (float64, bool) {
 		return func() (float64, bool) {
@@ -245,6 +270,14 @@ func targets(r *Report) []Target {
 		}
 		return r.DeviceCost.Ratio, true
 	})
+	for _, d := range []string{"40", "120"} {
+		name := "echo-" + d + "ms"
+		about := "echo path " + d + " ms at " + echoLevel + ", AEC+NS+AGC: "
+		atLeast(about+"ERLE after 1 s", "dB", 15, echo(name, func(e *Echo) float64 { return e.ERLE1 }))
+		atLeast(about+"ERLE after 3 s", "dB", 25, echo(name, func(e *Echo) float64 { return e.ERLE3 }))
+		check(about+"double talk, near end's level against alone", "dB", 6, echo(name, func(e *Echo) float64 { return math.Abs(e.NearDoubleDB - e.NearAloneDB) }))
+		atLeast(about+"double talk, near end's speech correlation", "", 0.8, echo(name, func(e *Echo) float64 { return e.DoubleCorr }))
+	}
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
 	check("clean: connect once an answer without candidates is applied", "ms", 50, scenario("clean-20ms", func(r *Result) float64 { return r.BareMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
@@ -284,11 +317,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(real) > 0 || r.DeviceCost != nil || r.RealSkipped != "" {
 		fmt.Fprintf(&b, "\nreal devices (a private PulseAudio, mouth and ear on its clock; both directions):\n")
 	}
-	var ran []Result
+	var ran, echoes []Result
 	for _, res := range real {
-		if res.Skipped != "" {
+		switch {
+		case res.Skipped != "":
 			fmt.Fprintf(&b, "  %s: skipped: %s\n", res.Scenario, res.Skipped)
-		} else {
+		case res.Echo != nil:
+			echoes = append(echoes, res)
+		default:
 			ran = append(ran, res)
 		}
 	}
@@ -302,6 +338,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s: the sound server used %.2f%% of a core; PulseAudio gave peer A %s\n", res.Scenario, res.ServerCPU, orNone(res.PulseAttrs))
 		}
 	}
+	if len(echoes) > 0 {
+		fmt.Fprintf(&b, "\necho path at A (module-loopback from A's speaker into its microphone, adjust_time=0, %s), 20 ms frames, clean network;\n", echoLevel)
+		fmt.Fprintf(&b, "A's microphone processed as parley does (B's not); levels dBFS RMS, at B's ear unless said:\n\n")
+		r.writeEcho(&b, echoes)
+	}
 	if c := r.DeviceCost; c != nil {
 		fmt.Fprintf(&b, "\ndevice call (real devices, 20 ms frames, no relay) against the same call with a tone in and nothing out, in turns:\n")
 		fmt.Fprintf(&b, "  CPU %.2f%% of a core per peer with devices, %.2f%% with the tone: %.2f×; the sound server %.2f%% of a core beside it (%.2f%% in the tone call), not counted\n",
@@ -309,11 +350,19 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(&b, "\ntargets:")
 	for _, t := range r.Targets {
+		op := "≤"
+		if t.AtLeast {
+			op = "≥"
+		}
 		if t.Status == "not run" {
-			fmt.Fprintf(&b, "  %-7s %s ≤ %g %s\n", "-", t.What, t.Limit, t.Unit)
+			fmt.Fprintf(&b, "  %-7s %s %s %g %s\n", "-", t.What, op, t.Limit, t.Unit)
 			continue
 		}
-		fmt.Fprintf(&b, "  %-7s %s: %.*f %s (≤ %g)\n", t.Status, t.What, decimals(t.Limit), t.Value, t.Unit, t.Limit)
+		dec, unit := decimals(t.Limit), " "+t.Unit
+		if t.Unit == "" { // a correlation
+			dec, unit = 3, ""
+		}
+		fmt.Fprintf(&b, "  %-7s %s: %.*f%s (%s %g)\n", t.Status, t.What, dec, t.Value, unit, op, t.Limit)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -395,4 +444,16 @@ func tenth(v float64) float64 {
 		return 0
 	}
 	return r
+}
+
+// writeEcho writes the echo scenarios' table.
+func (r *Report) writeEcho(b *strings.Builder, results []Result) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\techo ms\tprocessing\techo in mic dB\tERLE 1-2 s dB\tERLE 3-5.5 s dB\tnear alone dB\tnear in double talk dB\tcorr alone\tcorr double talk\tdelay estimate ms\tCPU %/peer\t")
+	for _, res := range results {
+		e := res.Echo
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%.0f\t%.2f\t\n",
+			res.Scenario, e.DelayMs, e.Processing, e.EchoDB, e.ERLE1, e.ERLE3, e.NearAloneDB, e.NearDoubleDB, e.AloneCorr, e.DoubleCorr, e.EstimateMs, res.CPU)
+	}
+	tw.Flush()
 }
