@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"parley/internal/relay"
@@ -78,6 +79,16 @@ func Scenarios() []Scenario {
 		out = append(out, s)
 	}
 	all := voice.Processing{AEC: true, NS: true, AGC: true}
+	// Headphones: the clean real call with processing at both peers and
+	// no echo path.
+	base := out[len(out)-3]
+	for _, p := range []voice.Processing{{AEC: true}, all} {
+		s := base
+		s.Name += "-" + strings.ToLower(strings.ReplaceAll(procName(p), "+", "-"))
+		s.About += ", " + procName(p) + " (headphones)"
+		s.Proc = p
+		out = append(out, s)
+	}
 	for _, e := range []struct {
 		delay time.Duration
 		proc  voice.Processing

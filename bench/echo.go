@@ -56,6 +56,9 @@ type Echo struct {
 	DoubleCorr   float64 `json:"double_talk_corr"`
 	// EstimateMs is the canceller's delay estimate at the end.
 	EstimateMs float64 `json:"delay_estimate_ms"`
+	// ProcCPU is the CPU time A spent in the processing (Capture and
+	// Playback, the calling thread's), % of a core.
+	ProcCPU float64 `json:"processing_cpu_pct"`
 }
 
 // procName says which processing p turns on.
@@ -221,6 +224,7 @@ func runEcho(ctx context.Context, rg *rig, s Scenario, talk []int16) (*Result, e
 		return nil, err
 	}
 	e.DelayMs, e.Processing, e.EstimateMs = ms(s.Echo), procName(s.Proc), ms(estimate)
+	e.ProcCPU = 100 * time.Duration(a.procCPU.Load()).Seconds() / wall.Seconds()
 	return &Result{
 		Scenario:  s.Name,
 		About:     s.About,

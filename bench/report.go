@@ -261,6 +261,16 @@ func targets(r *Report) []Target {
 	}
 	check("real devices, clean, 20 ms frames: mouth-to-ear p50", "ms", 55, real("real-clean-20ms", p50))
 	check("real devices, clean, 10 ms frames: mouth-to-ear p50", "ms", 40, real("real-clean-10ms", p50))
+	// Headphones: AEC alone against processing off, the clean real call.
+	offBy := func(f func(*Receiver) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			off, ok := real("real-clean-20ms", f)()
+			on, ok1 := real("real-clean-20ms-aec", f)()
+			return math.Abs(on - off), ok && ok1
+		}
+	}
+	check("headphones (real devices, clean, 20 ms frames, no echo path), AEC: LSD against off", "dB", 0.2, offBy(func(rv *Receiver) float64 { return rv.LSD }))
+	check("headphones (real devices, clean, 20 ms frames, no echo path), AEC: correlation against off", "", 0.01, offBy(func(rv *Receiver) float64 { return rv.Corr }))
 	late := func(rv *Receiver) float64 { return rv.LatePct }
 	check("real devices, clean, 20 ms frames: late frames", "%", 0.1, real("real-clean-20ms", late))
 	check("real devices, clean, 10 ms frames: late frames", "%", 0.1, real("real-clean-10ms", late))
@@ -278,6 +288,7 @@ func targets(r *Report) []Target {
 		check(about+"double talk, near end's level against alone", "dB", 6, echo(name, func(e *Echo) float64 { return math.Abs(e.NearDoubleDB - e.NearAloneDB) }))
 		atLeast(about+"double talk, near end's speech correlation", "", 0.8, echo(name, func(e *Echo) float64 { return e.DoubleCorr }))
 	}
+	check("echo path 40 ms, AEC+NS+AGC: their CPU at peer A (thread CPU time in the canceller)", "% of a core", 1, echo("echo-40ms", func(e *Echo) float64 { return e.ProcCPU }))
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
 	check("clean: connect once an answer without candidates is applied", "ms", 50, scenario("clean-20ms", func(r *Result) float64 { return r.BareMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
@@ -449,11 +460,11 @@ func tenth(v float64) float64 {
 // writeEcho writes the echo scenarios' table.
 func (r *Report) writeEcho(b *strings.Builder, results []Result) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\techo ms\tprocessing\techo in mic dB\tERLE 1-2 s dB\tERLE 3-5.5 s dB\tnear alone dB\tnear in double talk dB\tcorr alone\tcorr double talk\tdelay estimate ms\tCPU %/peer\t")
+	fmt.Fprintln(tw, "scenario\techo ms\tprocessing\techo in mic dB\tERLE 1-2 s dB\tERLE 3-5.5 s dB\tnear alone dB\tnear in double talk dB\tcorr alone\tcorr double talk\tdelay estimate ms\tprocessing CPU %\tCPU %/peer\t")
 	for _, res := range results {
 		e := res.Echo
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%.0f\t%.2f\t\n",
-			res.Scenario, e.DelayMs, e.Processing, e.EchoDB, e.ERLE1, e.ERLE3, e.NearAloneDB, e.NearDoubleDB, e.AloneCorr, e.DoubleCorr, e.EstimateMs, res.CPU)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%.0f\t%.3f\t%.2f\t\n",
+			res.Scenario, e.DelayMs, e.Processing, e.EchoDB, e.ERLE1, e.ERLE3, e.NearAloneDB, e.NearDoubleDB, e.AloneCorr, e.DoubleCorr, e.EstimateMs, e.ProcCPU, res.CPU)
 	}
 	tw.Flush()
 }
