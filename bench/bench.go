@@ -45,6 +45,9 @@ type Scenario struct {
 	// microphone.
 	Echo time.Duration
 	Proc voice.Processing
+	// Test, for a real scenario, is a microphone test (mic.go): "noise",
+	// "agc-quiet" or "agc-loud".
+	Test string
 }
 
 // Scenarios returns the standard scenarios: with modelled sound cards, a
@@ -102,6 +105,17 @@ func Scenarios() []Scenario {
 			About: fmt.Sprintf("echo path at A, %d ms at %s, %s, real devices, 20 ms frames", e.delay.Milliseconds(), echoLevel, procName(e.proc)),
 			Frame: 20 * time.Millisecond, Real: true, Echo: e.delay, Proc: e.proc,
 		})
+	}
+	for _, m := range []struct {
+		test, about string
+		proc        voice.Processing
+	}{
+		{"noise", "speech with white noise at 10 dB SNR at A, NS", voice.Processing{NS: true}},
+		{"agc-quiet", "A talking at -35 dBFS, AGC", voice.Processing{AGC: true}},
+		{"agc-loud", "A peaking at -3 dBFS, AGC", voice.Processing{AGC: true}},
+	} {
+		out = append(out, Scenario{Name: m.test, About: m.about + ", real devices, 20 ms frames", Frame: 20 * time.Millisecond,
+			Real: true, Proc: m.proc, Test: m.test})
 	}
 	return out
 }
@@ -197,7 +211,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		debug.FreeOSMemory()
 		var res *Result
 		var err error
-		if s.Real && s.Echo > 0 {
+		if s.Real && s.Test != "" {
+			res, err = runMic(ctx, rg, s)
+		} else if s.Real && s.Echo > 0 {
 			res, err = runEcho(ctx, rg, s, talk)
 		} else if s.Real {
 			res, err = runReal(ctx, rg, s, talk, o.Duration)

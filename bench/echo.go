@@ -129,6 +129,44 @@ func runEcho(ctx context.Context, rg *rig, s Scenario, talk []int16) (*Result, e
 	copy(mouthB, far[:farAlone])
 	copy(mouthB[doubleAt:], far[farAlone:])
 
+	c, err := runRigCall(ctx, rg, s, mouthA, mouthB)
+	if err != nil {
+		return nil, err
+	}
+	chans, estimate := c.chans, c.estimate
+	e, err := analyseEcho(chans, mouthB[:3*rate], near, nearAt, doubleAt)
+	if err != nil {
+		return nil, err
+	}
+	e.DelayMs, e.Processing, e.EstimateMs = ms(s.Echo), procName(s.Proc), ms(estimate)
+	e.ProcCPU = c.procCPU
+	return &Result{
+		Scenario:  s.Name,
+		About:     s.About,
+		FrameMs:   ms(s.Frame),
+		Real:      true,
+		CPU:       c.cpu,
+		BitrateAB: c.kbpsAB,
+		BitrateBA: c.kbpsBA,
+		Echo:      e,
+	}, nil
+}
+
+// rigCall is a call on the rig, 20 ms frames as s says, A's microphone
+// processed as s.Proc, with s's echo path: mouthA and mouthB are played
+// into the two mouths together. It returns the rig's recording and A's
+// figures.
+type rigCall struct {
+	chans    [rigChannels][]int16
+	estimate time.Duration
+	procCPU  float64 // % of a core
+	cpu      float64 // % of a core per peer
+	kbpsAB   float64
+	kbpsBA   float64
+}
+
+func runRigCall(ctx context.Context, rg *rig, s Scenario, mouthA, mouthB []int16) (*rigCall, error) {
+	n := max(len(mouthA), len(mouthB))
 	if s.Echo > 0 {
 		undo, err := rg.echoPath(s.Echo)
 		if err != nil {
@@ -219,21 +257,12 @@ func runEcho(ctx context.Context, rg *rig, s Scenario, talk []int16) (*Result, e
 			return nil, err
 		}
 	}
-	e, err := analyseEcho(chans, mouthB[:3*rate], near, nearAt, doubleAt)
-	if err != nil {
-		return nil, err
-	}
-	e.DelayMs, e.Processing, e.EstimateMs = ms(s.Echo), procName(s.Proc), ms(estimate)
-	e.ProcCPU = 100 * time.Duration(a.procCPU.Load()).Seconds() / wall.Seconds()
-	return &Result{
-		Scenario:  s.Name,
-		About:     s.About,
-		FrameMs:   ms(s.Frame),
-		Real:      true,
-		CPU:       100 * used.Seconds() / wall.Seconds() / 2,
-		BitrateAB: float64(a.tx.Sent()) * 8 / wall.Seconds() / 1000,
-		BitrateBA: float64(b.tx.Sent()) * 8 / wall.Seconds() / 1000,
-		Echo:      e,
+	return &rigCall{
+		chans: chans, estimate: estimate,
+		procCPU: 100 * time.Duration(a.procCPU.Load()).Seconds() / wall.Seconds(),
+		cpu:     100 * used.Seconds() / wall.Seconds() / 2,
+		kbpsAB:  float64(a.tx.Sent()) * 8 / wall.Seconds() / 1000,
+		kbpsBA:  float64(b.tx.Sent()) * 8 / wall.Seconds() / 1000,
 	}, nil
 }
 

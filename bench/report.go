@@ -86,6 +86,8 @@ type Result struct {
 	Complexity int `json:"opus_complexity"`
 	// Echo is an echo scenario's figures (echo.go).
 	Echo *Echo `json:"echo,omitempty"`
+	// Mic is a microphone scenario's figures (mic.go).
+	Mic *Mic `json:"mic,omitempty"`
 }
 
 // Receiver is how one receiver did on A's talk.
@@ -289,6 +291,20 @@ func targets(r *Report) []Target {
 		atLeast(about+"double talk, near end's speech correlation", "", 0.8, echo(name, func(e *Echo) float64 { return e.DoubleCorr }))
 	}
 	check("echo path 40 ms, AEC+NS+AGC: their CPU at peer A (thread CPU time in the canceller)", "% of a core", 1, echo("echo-40ms", func(e *Echo) float64 { return e.ProcCPU }))
+	mic := func(scenario string, f func(*Mic) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			res := r.result(scenario)
+			if res == nil || res.Skipped != "" || res.Mic == nil {
+				return 0, false
+			}
+			return f(res.Mic), true
+		}
+	}
+	atLeast("speech with noise at 10 dB SNR, NS: noise in the pauses reduced by", "dB", 15, mic("noise", func(m *Mic) float64 { return m.Reduction() }))
+	atLeast("speech with noise at 10 dB SNR, NS: speech correlation", "", 0.85, mic("noise", func(m *Mic) float64 { return m.Corr }))
+	atLeast("talker at -35 dBFS, AGC: output level", "dBFS", -26, mic("agc-quiet", func(m *Mic) float64 { return m.OutDB }))
+	check("talker at -35 dBFS, AGC: output level", "dBFS", -16, mic("agc-quiet", func(m *Mic) float64 { return m.OutDB }))
+	check("talker peaking at -3 dBFS, AGC: samples clipped at the far end", "samples", 0, mic("agc-loud", func(m *Mic) float64 { return float64(m.Clipped) }))
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
 	check("clean: connect once an answer without candidates is applied", "ms", 50, scenario("clean-20ms", func(r *Result) float64 { return r.BareMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
@@ -328,13 +344,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(real) > 0 || r.DeviceCost != nil || r.RealSkipped != "" {
 		fmt.Fprintf(&b, "\nreal devices (a private PulseAudio, mouth and ear on its clock; both directions):\n")
 	}
-	var ran, echoes []Result
+	var ran, echoes, mics []Result
 	for _, res := range real {
 		switch {
 		case res.Skipped != "":
 			fmt.Fprintf(&b, "  %s: skipped: %s\n", res.Scenario, res.Skipped)
 		case res.Echo != nil:
 			echoes = append(echoes, res)
+		case res.Mic != nil:
+			mics = append(mics, res)
 		default:
 			ran = append(ran, res)
 		}
@@ -353,6 +371,20 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\necho path at A (module-loopback from A's speaker into its microphone, adjust_time=0, %s), 20 ms frames, clean network;\n", echoLevel)
 		fmt.Fprintf(&b, "A's microphone processed as parley does (B's not); levels dBFS RMS, at B's ear unless said:\n\n")
 		r.writeEcho(&b, echoes)
+	}
+	if len(mics) > 0 {
+		fmt.Fprintf(&b, "\nA's microphone processed, no echo path, B silent, 20 ms frames; dBFS, active level over the 20 ms blocks within 30 dB of the loudest:\n\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "scenario\tprocessing\tin dB\tout dB\tin peak dB\tout peak dB\tclipped\tnoise in pauses in dB\tout dB\tcorr\tprocessing CPU %\t")
+		for _, res := range mics {
+			m := res.Mic
+			noise, noiseOut, corr := "-", "-", "-"
+			if res.Scenario == "noise" {
+				noise, noiseOut, corr = fmt.Sprintf("%.1f", m.NoiseInDB), fmt.Sprintf("%.1f", m.NoiseOutDB), fmt.Sprintf("%.3f", m.Corr)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%.3f\t\n", res.Scenario, m.Processing, m.InDB, m.OutDB, m.InPeakDB, m.OutPeakDB, m.Clipped, noise, noiseOut, corr, m.ProcCPU)
+		}
+		tw.Flush()
 	}
 	if c := r.DeviceCost; c != nil {
 		fmt.Fprintf(&b, "\ndevice call (real devices, 20 ms frames, no relay) against the same call with a tone in and nothing out, in turns:\n")
@@ -383,7 +415,7 @@ func (r *Report) WriteText(w io.Writer) error {
 // or as many as a limit below 1 needs.
 func decimals(limit float64) int {
 	switch {
-	case limit < 0.2:
+	case limit < 0.2 && limit > 0:
 		return 2
 	}
 	return 1
