@@ -207,7 +207,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Results = append(rep.Results, Result{Scenario: s.Name, About: s.About, FrameMs: ms(s.Frame), Real: true, Skipped: rigErr.Error()})
 			continue
 		}
-		fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
+		if s.Test != "" || s.Echo > 0 {
+			fmt.Fprintf(o.Progress, "bench: %s…\n", s.About) // their own length
+		} else {
+			fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
+		}
 		debug.FreeOSMemory()
 		var res *Result
 		var err error
