@@ -35,7 +35,7 @@ test: setup-test vet ## set up and run every test, with the race detector and br
 	$(MAKE) --no-print-directory test-slow
 	$(MAKE) --no-print-directory fuzz
 
-bench: build ## run the full benchmark (about 5 min) and write BENCH.md from its output
+bench: build ## run the full benchmark (about 8 min) and write BENCH.md from its output
 	scripts/bench
 
 test-slow: ## the tests that take minutes of real time (pion's own timing)

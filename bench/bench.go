@@ -22,10 +22,12 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"parley/internal/relay"
 	"parley/internal/speech"
+	"parley/voice"
 )
 
 // Scenario is one network condition and frame size.
@@ -38,6 +40,14 @@ type Scenario struct {
 	// Real runs the call through real devices on a private PulseAudio
 	// (see rig.go) instead of the modelled sound cards.
 	Real bool
+	// Echo, for a real scenario, is the delay of an echo path at peer A
+	// (see echo.go); 0 is none. Proc is the processing of A's
+	// microphone.
+	Echo time.Duration
+	Proc voice.Processing
+	// Test, for a real scenario, is a microphone test (mic.go): "noise",
+	// "agc-quiet" or "agc-loud".
+	Test string
 }
 
 // Scenarios returns the standard scenarios: with modelled sound cards, a
@@ -70,6 +80,42 @@ func Scenarios() []Scenario {
 	for _, s := range []Scenario{out[0], out[1], out[2]} {
 		s.Name, s.About, s.Real = "real-"+s.Name, s.About+", real devices", true
 		out = append(out, s)
+	}
+	all := voice.Processing{AEC: true, NS: true, AGC: true}
+	// Headphones: the clean real call with processing at both peers and
+	// no echo path.
+	base := out[len(out)-3]
+	for _, p := range []voice.Processing{{AEC: true}, all} {
+		s := base
+		s.Name += "-" + strings.ToLower(strings.ReplaceAll(procName(p), "+", "-"))
+		s.About += ", " + procName(p) + " (headphones)"
+		s.Proc = p
+		out = append(out, s)
+	}
+	for _, e := range []struct {
+		delay time.Duration
+		proc  voice.Processing
+	}{{40 * time.Millisecond, all}, {120 * time.Millisecond, all}, {40 * time.Millisecond, voice.Processing{}}} {
+		name := fmt.Sprintf("echo-%dms", e.delay.Milliseconds())
+		if !e.proc.AEC {
+			name += "-off"
+		}
+		out = append(out, Scenario{
+			Name:  name,
+			About: fmt.Sprintf("echo path at A, %d ms at %s, %s, real devices, 20 ms frames", e.delay.Milliseconds(), echoLevel, procName(e.proc)),
+			Frame: 20 * time.Millisecond, Real: true, Echo: e.delay, Proc: e.proc,
+		})
+	}
+	for _, m := range []struct {
+		test, about string
+		proc        voice.Processing
+	}{
+		{"noise", "speech with white noise at 10 dB SNR at A, NS", voice.Processing{NS: true}},
+		{"agc-quiet", "A talking at -35 dBFS, AGC", voice.Processing{AGC: true}},
+		{"agc-loud", "A peaking at -3 dBFS, AGC", voice.Processing{AGC: true}},
+	} {
+		out = append(out, Scenario{Name: m.test, About: m.about + ", real devices, 20 ms frames", Frame: 20 * time.Millisecond,
+			Real: true, Proc: m.proc, Test: m.test})
 	}
 	return out
 }
@@ -161,11 +207,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Results = append(rep.Results, Result{Scenario: s.Name, About: s.About, FrameMs: ms(s.Frame), Real: true, Skipped: rigErr.Error()})
 			continue
 		}
-		fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
+		if s.Test != "" || s.Echo > 0 {
+			fmt.Fprintf(o.Progress, "bench: %s…\n", s.About) // their own length
+		} else {
+			fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
+		}
 		debug.FreeOSMemory()
 		var res *Result
 		var err error
-		if s.Real {
+		if s.Real && s.Test != "" {
+			res, err = runMic(ctx, rg, s)
+		} else if s.Real && s.Echo > 0 {
+			res, err = runEcho(ctx, rg, s, talk)
+		} else if s.Real {
 			res, err = runReal(ctx, rg, s, talk, o.Duration)
 		} else {
 			res, err = runScenario(ctx, s, talk, o.Duration)

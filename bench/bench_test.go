@@ -148,7 +148,29 @@ func TestFind(t *testing.T) {
 			real++
 		}
 	}
-	if len(all) != 9 || real != 3 {
+	// 6 modelled; 3 real, 2 of them again with processing (headphones),
+	// 3 with an echo path, 3 of the microphone's processing.
+	if len(all) != 17 || real != 11 {
 		t.Errorf("%d scenarios, %d of them real", len(all), real)
+	}
+}
+
+// TestAtLeastTargets: a target to be reached from below passes at or
+// above its limit, and the echo rows are not run without their scenario.
+func TestAtLeastTargets(t *testing.T) {
+	r := &Report{Results: []Result{{Scenario: "echo-40ms", Real: true, Echo: &Echo{ERLE1: 16, ERLE3: 20, NearAloneDB: -20, NearDoubleDB: -23, DoubleCorr: 0.9, ProcCPU: 0.5}}}}
+	got := map[string]string{}
+	for _, tg := range targets(r) {
+		got[tg.What] = tg.Status
+	}
+	for what, want := range map[string]string{
+		"echo path 40 ms at -18dB, AEC+NS+AGC: ERLE after 1 s":                              "PASS",
+		"echo path 40 ms at -18dB, AEC+NS+AGC: ERLE after 3 s":                              "MISS",
+		"echo path 40 ms at -18dB, AEC+NS+AGC: double talk, near end's level against alone": "PASS",
+		"echo path 120 ms at -18dB, AEC+NS+AGC: ERLE after 1 s":                             "not run",
+	} {
+		if got[what] != want {
+			t.Errorf("%s: %q, want %q", what, got[what], want)
+		}
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
 
 	"parley/audio"
+	"parley/audio/aec"
 	"parley/audio/jitter"
 	"parley/internal/relay"
 	"parley/internal/speech"
@@ -34,7 +36,9 @@ type realPeer struct {
 	enc       *audio.Encoder
 	tx        *voice.Sender
 	buf       *jitter.Buffer
-	arr       *arrivals // when the other peer's frames came
+	arr       *arrivals      // when the other peer's frames came
+	proc      *aec.Canceller // nil: no processing
+	procCPU   atomic.Int64   // ns of CPU time in proc's Capture and Playback
 	log       *logLines
 	sendingNs time.Duration
 
@@ -127,6 +131,17 @@ func openRealPeer(name, mic, speaker string, frame time.Duration, link *rtc.Call
 
 func (p *realPeer) deliver(pcm []int16) {
 	t0 := time.Now()
+	if p.proc != nil {
+		var err error
+		p.timed(func() { err = p.proc.Capture(pcm) })
+		if err != nil {
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = err
+			}
+			p.mu.Unlock()
+		}
+	}
 	err := p.tx.Write(pcm)
 	now := time.Now()
 	p.mu.Lock()
@@ -141,9 +156,27 @@ func (p *realPeer) deliver(pcm []int16) {
 	}
 }
 
+// timed runs f and counts the CPU time it took in procCPU: the thread's,
+// or where that cannot be read the wall time, an upper bound.
+func (p *realPeer) timed(f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0, ok := threadCPU()
+	t0 := time.Now()
+	f()
+	d := time.Since(t0)
+	if c1, ok1 := threadCPU(); ok && ok1 {
+		d = c1 - c0
+	}
+	p.procCPU.Add(int64(d))
+}
+
 func (p *realPeer) pull(dst []int16) {
 	now := time.Now()
 	p.buf.Pull(dst)
+	if p.proc != nil {
+		p.timed(func() { p.proc.Playback(dst) }) // the far end, as it goes to the speaker
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.pulled)+len(dst) <= cap(p.pulled) {
@@ -185,6 +218,16 @@ func runReal(ctx context.Context, rg *rig, s Scenario, talk []int16, d time.Dura
 		return nil, err
 	}
 	defer b.io.Close()
+	// Processing, where the scenario has it, at both peers (no echo
+	// path: headphones).
+	for _, p := range []*realPeer{a, b} {
+		if p.proc, err = newProc(s.Proc); err != nil {
+			return nil, err
+		}
+		if p.proc != nil {
+			defer p.proc.Close()
+		}
+	}
 	frame := int(s.Frame * rate / time.Second)
 	a.arr = &arrivals{seq0: b.tx.Next(), at: make([]time.Time, room/frame+1)}
 	b.arr = &arrivals{seq0: a.tx.Next(), at: make([]time.Time, room/frame+1)}

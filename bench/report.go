@@ -84,6 +84,10 @@ type Result struct {
 	// Complexity is the Opus complexity A's encoder ended the call at:
 	// adaptive, it drops from 7 to 5 where 7 costs more than its budget.
 	Complexity int `json:"opus_complexity"`
+	// Echo is an echo scenario's figures (echo.go).
+	Echo *Echo `json:"echo,omitempty"`
+	// Mic is a microphone scenario's figures (mic.go).
+	Mic *Mic `json:"mic,omitempty"`
 }
 
 // Receiver is how one receiver did on A's talk.
@@ -143,11 +147,13 @@ type Cost struct {
 
 // Target is one of the goals the benchmark checks.
 type Target struct {
-	What   string  `json:"what"`
-	Value  float64 `json:"value"`
-	Limit  float64 `json:"limit"`
-	Unit   string  `json:"unit"`
-	Status string  `json:"status"` // PASS, MISS, or "not run"
+	What  string  `json:"what"`
+	Value float64 `json:"value"`
+	Limit float64 `json:"limit"`
+	Unit  string  `json:"unit"`
+	// AtLeast: the value is to be Limit or more, not Limit or less.
+	AtLeast bool   `json:"at_least,omitempty"`
+	Status  string `json:"status"` // PASS, MISS, or "not run"
 }
 
 func (r *Report) result(name string) *Result {
@@ -180,6 +186,27 @@ func targets(r *Report) []Target {
 			}
 		}
 		out = append(out, t)
+	}
+	// atLeast is check for a value that is to be limit or more.
+	atLeast := func(what, unit string, limit float64, value func() (float64, bool)) {
+		check(what, unit, limit, value)
+		t := &out[len(out)-1]
+		t.AtLeast = true
+		if t.Status != "not run" {
+			t.Status = "MISS"
+			if t.Value >= limit {
+				t.Status = "PASS"
+			}
+		}
+	}
+	echo := func(scenario string, f func(*Echo) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			res := r.result(scenario)
+			if res == nil || res.Skipped != "" || res.Echo == nil {
+				return 0, false
+			}
+			return f(res.Echo), true
+		}
 	}
 	adaptive := func(scenario string, f func(*Receiver) float64) func() (float64, bool) {
 		return func() (float64, bool) {
@@ -236,6 +263,16 @@ func targets(r *Report) []Target {
 	}
 	check("real devices, clean, 20 ms frames: mouth-to-ear p50", "ms", 55, real("real-clean-20ms", p50))
 	check("real devices, clean, 10 ms frames: mouth-to-ear p50", "ms", 40, real("real-clean-10ms", p50))
+	// Headphones: AEC alone against processing off, the clean real call.
+	offBy := func(f func(*Receiver) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			off, ok := real("real-clean-20ms", f)()
+			on, ok1 := real("real-clean-20ms-aec", f)()
+			return math.Abs(on - off), ok && ok1
+		}
+	}
+	check("headphones (real devices, clean, 20 ms frames, no echo path), AEC: LSD against off", "dB", 0.2, offBy(func(rv *Receiver) float64 { return rv.LSD }))
+	check("headphones (real devices, clean, 20 ms frames, no echo path), AEC: correlation against off", "", 0.01, offBy(func(rv *Receiver) float64 { return rv.Corr }))
 	late := func(rv *Receiver) float64 { return rv.LatePct }
 	check("real devices, clean, 20 ms frames: late frames", "%", 0.1, real("real-clean-20ms", late))
 	check("real devices, clean, 10 ms frames: late frames", "%", 0.1, real("real-clean-10ms", late))
@@ -245,6 +282,29 @@ func targets(r *Report) []Target {
 		}
 		return r.DeviceCost.Ratio, true
 	})
+	for _, d := range []string{"40", "120"} {
+		name := "echo-" + d + "ms"
+		about := "echo path " + d + " ms at " + echoLevel + ", AEC+NS+AGC: "
+		atLeast(about+"ERLE after 1 s", "dB", 15, echo(name, func(e *Echo) float64 { return e.ERLE1 }))
+		atLeast(about+"ERLE after 3 s", "dB", 25, echo(name, func(e *Echo) float64 { return e.ERLE3 }))
+		check(about+"double talk, near end's level against alone", "dB", 6, echo(name, func(e *Echo) float64 { return math.Abs(e.NearDoubleDB - e.NearAloneDB) }))
+		atLeast(about+"double talk, near end's speech correlation", "", 0.8, echo(name, func(e *Echo) float64 { return e.DoubleCorr }))
+	}
+	check("echo path 40 ms, AEC+NS+AGC: their CPU at peer A (thread CPU time in the canceller)", "% of a core", 1, echo("echo-40ms", func(e *Echo) float64 { return e.ProcCPU }))
+	mic := func(scenario string, f func(*Mic) float64) func() (float64, bool) {
+		return func() (float64, bool) {
+			res := r.result(scenario)
+			if res == nil || res.Skipped != "" || res.Mic == nil {
+				return 0, false
+			}
+			return f(res.Mic), true
+		}
+	}
+	atLeast("speech with noise at 10 dB SNR, NS: noise in the pauses reduced by", "dB", 15, mic("noise", func(m *Mic) float64 { return m.Reduction() }))
+	atLeast("speech with noise at 10 dB SNR, NS: speech correlation", "", 0.85, mic("noise", func(m *Mic) float64 { return m.Corr }))
+	atLeast("talker at -35 dBFS, AGC: output level", "dBFS", -26, mic("agc-quiet", func(m *Mic) float64 { return m.OutDB }))
+	check("talker at -35 dBFS, AGC: output level", "dBFS", -16, mic("agc-quiet", func(m *Mic) float64 { return m.OutDB }))
+	check("talker peaking at -3 dBFS, AGC: samples clipped at the far end", "samples", 0, mic("agc-loud", func(m *Mic) float64 { return float64(m.Clipped) }))
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
 	check("clean: connect once an answer without candidates is applied", "ms", 50, scenario("clean-20ms", func(r *Result) float64 { return r.BareMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
@@ -284,11 +344,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(real) > 0 || r.DeviceCost != nil || r.RealSkipped != "" {
 		fmt.Fprintf(&b, "\nreal devices (a private PulseAudio, mouth and ear on its clock; both directions):\n")
 	}
-	var ran []Result
+	var ran, echoes, mics []Result
 	for _, res := range real {
-		if res.Skipped != "" {
+		switch {
+		case res.Skipped != "":
 			fmt.Fprintf(&b, "  %s: skipped: %s\n", res.Scenario, res.Skipped)
-		} else {
+		case res.Echo != nil:
+			echoes = append(echoes, res)
+		case res.Mic != nil:
+			mics = append(mics, res)
+		default:
 			ran = append(ran, res)
 		}
 	}
@@ -302,6 +367,25 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s: the sound server used %.2f%% of a core; PulseAudio gave peer A %s\n", res.Scenario, res.ServerCPU, orNone(res.PulseAttrs))
 		}
 	}
+	if len(echoes) > 0 {
+		fmt.Fprintf(&b, "\necho path at A (module-loopback from A's speaker into its microphone, adjust_time=0, %s), 20 ms frames, clean network;\n", echoLevel)
+		fmt.Fprintf(&b, "A's microphone processed as parley does (B's not); levels dBFS RMS, at B's ear unless said:\n\n")
+		r.writeEcho(&b, echoes)
+	}
+	if len(mics) > 0 {
+		fmt.Fprintf(&b, "\nA's microphone processed, no echo path, B silent, 20 ms frames; dBFS, active level over the 20 ms blocks within 30 dB of the loudest:\n\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "scenario\tprocessing\tin dB\tout dB\tin peak dB\tout peak dB\tclipped\tnoise in pauses in dB\tout dB\tcorr\tprocessing CPU %\t")
+		for _, res := range mics {
+			m := res.Mic
+			noise, noiseOut, corr := "-", "-", "-"
+			if res.Scenario == "noise" {
+				noise, noiseOut, corr = fmt.Sprintf("%.1f", m.NoiseInDB), fmt.Sprintf("%.1f", m.NoiseOutDB), fmt.Sprintf("%.3f", m.Corr)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%.3f\t\n", res.Scenario, m.Processing, m.InDB, m.OutDB, m.InPeakDB, m.OutPeakDB, m.Clipped, noise, noiseOut, corr, m.ProcCPU)
+		}
+		tw.Flush()
+	}
 	if c := r.DeviceCost; c != nil {
 		fmt.Fprintf(&b, "\ndevice call (real devices, 20 ms frames, no relay) against the same call with a tone in and nothing out, in turns:\n")
 		fmt.Fprintf(&b, "  CPU %.2f%% of a core per peer with devices, %.2f%% with the tone: %.2f×; the sound server %.2f%% of a core beside it (%.2f%% in the tone call), not counted\n",
@@ -309,11 +393,19 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(&b, "\ntargets:")
 	for _, t := range r.Targets {
+		op := "≤"
+		if t.AtLeast {
+			op = "≥"
+		}
 		if t.Status == "not run" {
-			fmt.Fprintf(&b, "  %-7s %s ≤ %g %s\n", "-", t.What, t.Limit, t.Unit)
+			fmt.Fprintf(&b, "  %-7s %s %s %g %s\n", "-", t.What, op, t.Limit, t.Unit)
 			continue
 		}
-		fmt.Fprintf(&b, "  %-7s %s: %.*f %s (≤ %g)\n", t.Status, t.What, decimals(t.Limit), t.Value, t.Unit, t.Limit)
+		dec, unit := decimals(t.Limit), " "+t.Unit
+		if t.Unit == "" { // a correlation
+			dec, unit = 3, ""
+		}
+		fmt.Fprintf(&b, "  %-7s %s: %.*f%s (%s %g)\n", t.Status, t.What, dec, t.Value, unit, op, t.Limit)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -323,7 +415,7 @@ func (r *Report) WriteText(w io.Writer) error {
 // or as many as a limit below 1 needs.
 func decimals(limit float64) int {
 	switch {
-	case limit < 0.2:
+	case limit < 0.2 && limit > 0:
 		return 2
 	}
 	return 1
@@ -395,4 +487,16 @@ func tenth(v float64) float64 {
 		return 0
 	}
 	return r
+}
+
+// writeEcho writes the echo scenarios' table.
+func (r *Report) writeEcho(b *strings.Builder, results []Result) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\techo ms\tprocessing\techo in mic dB\tERLE 1-2 s dB\tERLE 3-5.5 s dB\tnear alone dB\tnear in double talk dB\tcorr alone\tcorr double talk\tdelay estimate ms\tprocessing CPU %\tCPU %/peer\t")
+	for _, res := range results {
+		e := res.Echo
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%.0f\t%.3f\t%.2f\t\n",
+			res.Scenario, e.DelayMs, e.Processing, e.EchoDB, e.ERLE1, e.ERLE3, e.NearAloneDB, e.NearDoubleDB, e.AloneCorr, e.DoubleCorr, e.EstimateMs, e.ProcCPU, res.CPU)
+	}
+	tw.Flush()
 }

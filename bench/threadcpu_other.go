@@ -1,0 +1,9 @@
+//go:build !linux
+
+package bench
+
+import "time"
+
+// threadCPU cannot read a thread's CPU time here; the processing's cost
+// is then its wall time, an upper bound.
+func threadCPU() (time.Duration, bool) { return 0, false }
