@@ -170,7 +170,10 @@ func (s *Session) opening(failed Sound) {
 		failed.Close()
 	}
 	for {
-		sound, note, err := s.opener(s.OnLevels)
+		s.mu.Lock()
+		open := s.opener // a Switch may change it meanwhile
+		s.mu.Unlock()
+		sound, note, err := open(s.OnLevels)
 		reopen := failed != nil && (err != nil || sound == nil)
 		s.mu.Lock()
 		closed := s.closed
