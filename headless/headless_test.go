@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"parley/internal/event"
+	"parley/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -111,22 +112,7 @@ func run(t *testing.T, f *fakeCall, role Role, code, input string, stats bool) (
 }
 
 // syncBuffer is output that a test can wait on.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+type syncBuffer struct{ syncbuf.Buffer }
 
 // waitFor waits until the output holds s.
 func (b *syncBuffer) waitFor(t *testing.T, s string) {

@@ -73,6 +73,13 @@ func writeHelp(w io.Writer) {
 	var cfg config
 	fs := newFlagSet(&cfg, io.Discard)
 	fmt.Fprint(w, usage)
+	writeFlags(w, fs)
+	fmt.Fprint(w, examples)
+}
+
+// writeFlags lists fs's flags as --name, each description wrapped at the
+// help's indent, with its default where that says something.
+func writeFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		name, text := flag.UnquoteUsage(f)
 		left := "  --" + f.Name
@@ -94,7 +101,6 @@ func writeHelp(w io.Writer) {
 			left = ""
 		}
 	})
-	fmt.Fprint(w, examples)
 }
 
 // helpIndent is the column where the flags' descriptions start.

@@ -72,23 +72,7 @@ func newSSHFlagSet(c *sshConfig) *flag.FlagSet {
 
 func writeSSHHelp(w io.Writer) {
 	fmt.Fprint(w, sshUsage)
-	fs := newSSHFlagSet(&sshConfig{})
-	fs.VisitAll(func(f *flag.Flag) {
-		name, text := flag.UnquoteUsage(f)
-		left := "  --" + f.Name + " " + name
-		if f.DefValue != "" {
-			text += " (default " + f.DefValue + ")"
-		}
-		lines := wrapWords(text, 80-helpIndent)
-		if len(left) > helpIndent-2 {
-			fmt.Fprintln(w, left)
-			left = ""
-		}
-		for _, l := range lines {
-			fmt.Fprintf(w, "%-*s%s\n", helpIndent, left, l)
-			left = ""
-		}
-	})
+	writeFlags(w, newSSHFlagSet(&sshConfig{}))
 	fmt.Fprint(w, sshExamples)
 }
 

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"parley/internal/syncbuf"
 )
 
 // Rate is the sample rate of the null sinks.
@@ -62,7 +64,7 @@ type Server struct {
 	socket  string
 	env     []string
 	daemon  string // the pulseaudio binary
-	logBuf  *syncBuffer
+	logBuf  *syncbuf.Buffer
 	stopped bool
 
 	mu      sync.Mutex
@@ -105,7 +107,7 @@ func Start(dir string) (*Server, error) {
 		}
 		dir, socket, ownDir = short, filepath.Join(short, "native"), true
 	}
-	s := &Server{dir: dir, ownDir: ownDir, socket: socket, daemon: daemon, logBuf: new(syncBuffer)}
+	s := &Server{dir: dir, ownDir: ownDir, socket: socket, daemon: daemon, logBuf: new(syncbuf.Buffer)}
 	fail := func(err error) (*Server, error) {
 		s.Stop()
 		return nil, err
@@ -568,23 +570,4 @@ func (s *Server) Streams() ([]Stream, error) {
 		}
 	}
 	return out, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use: the daemon writes
-// its log while its user reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

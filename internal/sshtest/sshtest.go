@@ -7,7 +7,6 @@
 package sshtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -17,10 +16,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"parley/internal/syncbuf"
 )
 
 // Server is a running sshd.
@@ -33,7 +33,7 @@ type Server struct {
 	Key string
 
 	cmd *exec.Cmd
-	log *syncBuffer
+	log *syncbuf.Buffer
 }
 
 // ErrNoSSHD is a machine without sshd or ssh.
@@ -132,7 +132,7 @@ func Start(t *testing.T, o Options) *Server {
 		if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{Port: port, User: u.Username, Key: userKey, log: &syncBuffer{}}
+		s := &Server{Port: port, User: u.Username, Key: userKey, log: &syncbuf.Buffer{}}
 		s.cmd = exec.Command(bin, "-D", "-e", "-f", conf)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 		if err := s.cmd.Start(); err != nil {
@@ -222,21 +222,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
