@@ -158,3 +158,17 @@ func TestCutOffShown(t *testing.T) {
 		t.Errorf("after a cut-off answer the screen is %v; want the invite screen", h.m.active)
 	}
 }
+
+// TestRedrawKeepsCode: ctrl+l inline clears the screen, and with it the
+// code printed above, so it prints the code again.
+func TestRedrawKeepsCode(t *testing.T) {
+	h := newHarness(t, ScreenHome, "")
+	h.send(runes("c"))
+	h.key(tea.KeyCtrlL)
+	if len(h.prints) != 2 || h.prints[1] != h.prints[0] {
+		t.Fatalf("after ctrl+l printed %q; want the invite printed again as before", h.prints)
+	}
+	if n := len(lines(h.view())); n != 24-4 {
+		t.Errorf("after ctrl+l the view has %d lines; want %d", n, 24-4)
+	}
+}

@@ -196,6 +196,7 @@ type model struct {
 	altAsks  int    // how many times it has been asked for
 	altShown bool   // and Bubble Tea has switched to it
 	printed  string // the last code printed above the UI
+	titled   string // and the title printed over it
 
 	focus focus // the terminal's focus, as it reports it
 	echo  bool  // the call is the echo test: its messages are one's own
@@ -388,7 +389,7 @@ func (m *model) route(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case matches(msg, m.sh.keys.Quit):
 			return m, m.requestQuit()
 		case matches(msg, m.sh.keys.Redraw):
-			return m, tea.ClearScreen
+			return m, m.redraw()
 		}
 		if m.phase.quitting() {
 			return m, nil
@@ -751,7 +752,16 @@ func (m *model) requestQuit() tea.Cmd {
 // erasing starts on the second row, not at the top left, where tmux would
 // first scroll the whole screen into its history.
 func (m *model) printCode(title, code string) tea.Cmd {
-	m.printed = code
+	m.printed, m.titled = code, title
 	m.resize()
 	return tea.Println(title + "\n" + ansi.EraseScreenBelow + code + "\n")
+}
+
+// redraw clears the screen and draws the UI anew (ctrl+l). Inline, the
+// clearing takes the code printed above with it, so it prints it again.
+func (m *model) redraw() tea.Cmd {
+	if m.alt || m.printed == "" {
+		return tea.ClearScreen
+	}
+	return tea.Sequence(tea.ClearScreen, tea.Println(m.titled+"\n"+ansi.EraseScreenBelow+m.printed+"\n"))
 }
