@@ -34,6 +34,10 @@ func TestNoMic(t *testing.T) {
 	if len(f.muted) != 0 {
 		t.Errorf("SetMuted calls %v; want none", f.muted)
 	}
+	h.key(tea.KeyCtrlG)
+	if v := h.view(); strings.Contains(v, "ctrl+t") || !strings.Contains(v, "hang up") {
+		t.Errorf("the help of a call without a microphone lists mute, or is not shown:\n%s", v)
+	}
 }
 
 // TestTextOnlyStats: a call without audio shows the round trip, not the

@@ -790,8 +790,16 @@ func (s *callScreen) ShortHelp() []key.Binding {
 // FullHelp lists all of the call's keys.
 func (s *callScreen) FullHelp() [][]key.Binding {
 	k := s.sh.keys
+	first := []key.Binding{k.Send}
+	if s.canMute() {
+		first = append(first, k.Mute)
+	}
+	first = append(first, k.HangUp, k.Verify)
+	if s.devicePicker != nil {
+		first = append(first, k.Devices)
+	}
 	return [][]key.Binding{
-		{k.Send, k.Mute, k.HangUp, k.Verify, k.Devices},
+		first,
 		{k.LineUp, k.LineDown, k.PageUp, k.PageDown},
 		{k.CopyMessage, k.Redraw, k.Help, k.CloseHelp, k.Quit},
 	}
