@@ -247,10 +247,13 @@ func openLogs(cfg config, stderr io.Writer, ui bool) (l logs, err error) {
 			l.out, l.log = orig, orig
 		}
 		l.sound = l.file
-		if ui {
+		switch {
+		case ui:
 			l.log = l.file
-			return l, nil
+		case cfg.logPath != "":
+			l.out, l.log = l.file, l.file // one file, one header
 		}
+		return l, nil
 	}
 	if cfg.logPath != "" {
 		f, err := logfile.Open(cfg.logPath)
@@ -259,10 +262,7 @@ func openLogs(cfg config, stderr io.Writer, ui bool) (l logs, err error) {
 			return l, err
 		}
 		undo = append(undo, func() { f.Close() })
-		l.out, l.log = f, f
-		if !cfg.usesDevice() {
-			l.sound = f
-		}
+		l.out, l.log, l.sound = f, f, f
 	}
 	return l, nil
 }

@@ -106,6 +106,10 @@ func TestPulseSpeech(t *testing.T) {
 		if got := audioLine(t, c.log); got != c.wantLine {
 			t.Errorf("%s's log says %q; want %q", c.p.name, got, c.wantLine)
 		}
+		// --log with a device: one file, opened once.
+		if b, err := os.ReadFile(c.log); err != nil || bytes.Count(b, []byte("---- parley started")) != 1 {
+			t.Errorf("%s's log has %d start lines (%v); want 1", c.p.name, bytes.Count(b, []byte("---- parley started")), err)
+		}
 	}
 
 	// What each peer hears, its ear, is what the other's mouth said.
