@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,12 +16,12 @@ import (
 // soundCall starts a call through srv whose caller has real devices (a
 // tone into its mouth sink, so it always has something to send) and
 // prints stats; the callee has none.
-func soundCall(t *testing.T, srv *pulsetest.Server) (caller, callee *peer) {
+func soundCall(t *testing.T, srv *pulsetest.Server, callerArgs ...string) (caller, callee *peer) {
 	t.Helper()
 	srv.NullSink(t, "mouth", "Mouth")
 	srv.NullSink(t, "ear", "Ear")
 	caller, callee = connectEnv(t, srv.Env(),
-		[]string{"--audio-in", "mouth.monitor", "--audio-out", "ear", "--stats"},
+		append([]string{"--audio-in", "mouth.monitor", "--audio-out", "ear", "--stats"}, callerArgs...),
 		[]string{"--audio-in", "tone", "--stats"})
 	for caller.next("state")["state"] != "connected" {
 	}
@@ -66,7 +68,8 @@ func (p *peer) nextWithin(typ string, d time.Duration) map[string]any {
 func TestPulseServerDies(t *testing.T) {
 	t.Parallel()
 	srv := pulsetest.Start(t)
-	caller, callee := soundCall(t, srv)
+	log := filepath.Join(t.TempDir(), "caller.log")
+	caller, callee := soundCall(t, srv, "--log", log)
 
 	srv.Kill()
 	killed := time.Now()
@@ -83,6 +86,7 @@ func TestPulseServerDies(t *testing.T) {
 		t.Errorf("chat after the sound died: %v", m)
 	}
 
+	time.Sleep(3 * time.Second) // three more tries to reopen
 	srv.Restart(t)
 	back := time.Now()
 	if m := caller.nextWithin("audio", 3*time.Second); m == nil || m["state"] != "on" {
@@ -103,6 +107,15 @@ func TestPulseServerDies(t *testing.T) {
 	}
 	if strings.Contains(caller.stderr.String(), "panic") {
 		t.Errorf("caller's stderr:\n%s", caller.stderr.String())
+	}
+	// Reopening every second while the server was down logged what a
+	// failed try logs once, not once a try (three or more tries).
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "Failed to connect PulseAudio context"); n > 2 || !strings.Contains(string(b), "more tries to reopen the sound failed the same way") {
+		t.Errorf("the log has a failed try's line %d times, and no count of the tries left out; want it once a death", n)
 	}
 }
 

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"parley/audio"
@@ -122,12 +124,19 @@ func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels
 // text only, when it is for a reason the user should hear.
 func opener(cfg config, log io.Writer, say func(string)) session.Opener {
 	var tries atomic.Int64
+	r := &retries{w: log}
 	return func(onLevels func(voice.Levels)) (session.Sound, string, error) {
-		say := say
+		say, log := say, log
+		var try *tryLog
 		if tries.Add(1) > 1 {
 			say = nil // reopening after a fault: the session says how it goes
+			try = &tryLog{w: log, buf: new(bytes.Buffer)}
+			log = try
 		}
 		s, note, err := openSound(cfg, log, onLevels)
+		if try != nil {
+			r.done(try.end(), err != nil || s == nil)
+		}
 		if err != nil {
 			if say != nil {
 				say("audio: " + err.Error() + "; the call goes on as text only")
@@ -149,4 +158,58 @@ func opener(cfg config, log io.Writer, say func(string)) session.Opener {
 // devices are on the other computer.
 func (c config) usesDevice() bool {
 	return (c.agent == "" || c.agent == "none") && (c.in.Kind == audio.KindDevice || c.out.Kind == audio.KindDevice)
+}
+
+// retries logs what each try to reopen a lost sound logged, but only once
+// while it is the same: the sound is reopened every second while its
+// server is down.
+type retries struct {
+	mu      sync.Mutex
+	w       io.Writer
+	last    string // what the last failed try logged
+	skipped int
+}
+
+// done logs what a try logged, unless it failed as the last one did.
+func (r *retries) done(logged string, failed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if failed && logged == r.last {
+		r.skipped++
+		return
+	}
+	if r.skipped > 0 {
+		fmt.Fprintf(r.w, "audio: %d more tries to reopen the sound failed the same way\n", r.skipped)
+	}
+	io.WriteString(r.w, logged)
+	r.last, r.skipped = "", 0
+	if failed {
+		r.last = logged
+	}
+}
+
+// tryLog holds what one try to open the sound logs until it ends, then
+// passes lines straight on: the sound keeps it to log with.
+type tryLog struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf *bytes.Buffer // nil once the try has ended
+}
+
+func (t *tryLog) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.buf != nil {
+		return t.buf.Write(p)
+	}
+	return t.w.Write(p)
+}
+
+// end returns what the try logged; what comes later is written at once.
+func (t *tryLog) end() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.buf.String()
+	t.buf = nil
+	return s
 }
