@@ -64,7 +64,8 @@ func (p *peer) nextWithin(typ string, d time.Duration) map[string]any {
 // TestPulseServerDies kills the sound server mid-call: within 2 s the
 // caller says so in one "audio" line, chat goes on, and once the server is
 // back the sound comes back by itself within 3 s; /quit then ends both
-// within 2 s, exit 0. Killed again, /quit still ends the call in 2 s.
+// within 2 s, exit 0. Killed again, /quit still ends the call in 2 s. The
+// tries to reopen meanwhile are logged once, not once a second.
 func TestPulseServerDies(t *testing.T) {
 	t.Parallel()
 	srv := pulsetest.Start(t)
