@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -46,6 +47,7 @@ type Peer struct {
 
 	opts      Options
 	connected chan struct{}
+	bound     *boundTrack // nil without Options.Audio
 }
 
 // New makes a peer. Close it when done.
@@ -74,7 +76,8 @@ func New(o Options) (*Peer, error) {
 	if o.Audio {
 		p.Track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "rawpeer")
 		if err == nil {
-			_, err = pc.AddTrack(p.Track)
+			p.bound = &boundTrack{TrackLocalStaticRTP: p.Track}
+			_, err = pc.AddTrack(p.bound)
 		}
 		if err != nil {
 			pc.Close()
@@ -283,6 +286,46 @@ var Opus = []byte{0xF8, 0xFF, 0xFE}
 // SendAudio writes one RTP packet with the given header fields.
 func (p *Peer) SendAudio(seq uint16, ts uint32, payload []byte) error {
 	return p.Track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}, Payload: payload})
+}
+
+// boundTrack is the audio track, keeping what pion binds it to, so that
+// packets can also be written with any SSRC (WriteAs).
+type boundTrack struct {
+	*webrtc.TrackLocalStaticRTP
+	ctx atomic.Pointer[webrtc.TrackLocalContext]
+}
+
+func (t *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	p, err := t.TrackLocalStaticRTP.Bind(ctx)
+	if err == nil {
+		t.ctx.Store(&ctx)
+	}
+	return p, err
+}
+
+// ErrNotBound is WriteAs's error before the track is sending.
+var ErrNotBound = errors.New("rawpeer: the audio track is not bound yet")
+
+// WriteAs writes one RTP packet on the audio track's stream with the
+// header as given, its SSRC included (the track itself rewrites the SSRC
+// to its own). The payload type is the track's.
+func (p *Peer) WriteAs(h rtp.Header, payload []byte) error {
+	ctx := p.bound.ctx.Load()
+	if ctx == nil {
+		return ErrNotBound
+	}
+	h.Version = 2
+	h.PayloadType = uint8((*ctx).CodecParameters()[0].PayloadType)
+	_, err := (*ctx).WriteStream().WriteRTP(&h, payload)
+	return err
+}
+
+// SSRC is the SSRC of the audio track, once bound.
+func (p *Peer) SSRC() uint32 {
+	if ctx := p.bound.ctx.Load(); ctx != nil {
+		return uint32((*ctx).SSRC())
+	}
+	return 0
 }
 
 // Every runs f every d until it returns false or ctx is done.
