@@ -231,10 +231,12 @@ func New(cfg Config) (*Call, error) {
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err
 	}
-	pc, err := newPeerConnection(&cfg, secret)
+	guard := newStreamGuard(c.logf)
+	pc, err := newPeerConnection(&cfg, secret, guard)
 	if err != nil {
 		return nil, err
 	}
+	guard.onAbuse(func(reason string) { c.post(func() { c.fail(reason) }) })
 	c.pc = pc
 	c.secret = secret
 	c.audio, err = webrtc.NewTrackLocalStaticRTP(
@@ -260,7 +262,7 @@ func New(cfg Config) (*Call, error) {
 	return c, nil
 }
 
-func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnection, error) {
+func newPeerConnection(cfg *Config, secret [SecretLen]byte, guard *streamGuard) (*webrtc.PeerConnection, error) {
 	var se webrtc.SettingEngine
 	ufrag, pwd := iceCredentials(secret)
 	se.SetICECredentials(ufrag, pwd)
@@ -292,13 +294,16 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 	} else {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
-	if cfg.Net != nil {
-		se.SetNet(cfg.Net)
+	sn, err := newStreamNet(cfg.Net, guard) // a flood of SSRCs: ssrcfilter.go
+	if err != nil {
+		return nil, err
 	}
+	se.SetNet(sn)
+	se.BufferFactory = guard.buffer
 	se.SetSCTPMaxMessageSize(sctpMaxMessage)
 	se.DetachDataChannels() // the call reads chat itself: readChat
 	se.SetSCTPRTOMax(sctpRTOMax)
-	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: cfg.Log, DefaultLogLevel: logging.LogLevelWarn}
+	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: newRateWriter(cfg.Log), DefaultLogLevel: logging.LogLevelWarn}
 
 	var me webrtc.MediaEngine
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
@@ -323,6 +328,7 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 	if err != nil {
 		return nil, fmt.Errorf("set up connection: %w", err)
 	}
+	guard.bind(pc)
 	return pc, nil
 }
 

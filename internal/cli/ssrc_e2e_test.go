@@ -148,6 +148,7 @@ func ssrcFlood(t *testing.T, b build) {
 	f0, f1, f2 := num(before, "frames"), num(during, "frames"), num(after, "frames")
 	t.Logf("%s build: frames played %v before the flood, %v just after, %v 2 s later; RSS %s before, at most %s during and after (%s more); log %d lines before, %d after",
 		b.name, f0, f1, f2, mb(base), mb(peak), mb(peak-base), logBefore, logAfter)
+	t.Logf("parley's log since the flood began:\n%s", tail(t, logPath, logAfter-logBefore))
 	if !(f0 < f1 && f1 < f2) {
 		t.Errorf("frames played %v, %v, %v; want them growing: the real audio plays on", f0, f1, f2)
 	}
