@@ -6,15 +6,15 @@ package rtc
 // and logs a line for each: left alone, 50,000 such packets cost parley
 // over 250 MB and 50,000 log lines. Three things bound it:
 //
-//   - streamNet wraps the network stack pion opens its UDP sockets with
-//     (host, server-reflexive, and a TURN client's over UDP), and drops, before
-//     pion sees them, RTP packets whose SSRC the peer did not declare and
-//     RTCP packets from more senders than a call has. The SSRCs are in the
-//     clear in SRTP and SRTCP; relayed packets are looked for inside TURN's
-//     ChannelData and Data indications.
+//   - streamNet wraps the network stack pion opens its sockets with (UDP:
+//     host, server-reflexive, a TURN client's; TCP to a TURN server), and
+//     drops, before pion sees them, RTP packets whose SSRC the peer did
+//     not declare and RTCP packets from more senders than a call has. The
+//     SSRCs are in the clear in SRTP and SRTCP; relayed packets are looked
+//     for inside TURN's ChannelData and Data indications.
 //   - streamGuard counts the streams pion opens for SSRCs the peer did not
 //     declare, after decryption, on every path: those the wire cannot show
-//     (the report blocks of SRTCP are encrypted; a relay over TCP or TLS
+//     (the report blocks of SRTCP are encrypted; a relay over TLS or DTLS
 //     hides the packets from streamNet). Past maxStrayStreams the peer's
 //     RTCP is dropped on the wire, and past twice that the call ends.
 //   - rateWriter bounds pion's log lines.
@@ -310,6 +310,17 @@ func (n *streamNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDP
 	return wrapUDP(c, n.g), nil
 }
 
+// DialTCP guards the connection to a TURN server over TCP: its stream of
+// STUN messages and ChannelData is filtered frame by frame. (Over TLS the
+// stream is encrypted, and passes as it is.)
+func (n *streamNet) DialTCP(network string, laddr, raddr *net.TCPAddr) (transport.TCPConn, error) {
+	c, err := n.Net.DialTCP(network, laddr, raddr)
+	if err != nil {
+		return nil, err
+	}
+	return &guardedTCP{TCPConn: c, g: n.g}, nil
+}
+
 // wrapUDP guards a UDP socket; a real one keeps its allocation-free
 // reads (pion/ice's AddrPortReaderWriter).
 func wrapUDP(c transport.UDPConn, g *streamGuard) transport.UDPConn {
@@ -392,6 +403,94 @@ func (c *guardedStdUDP) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) 
 
 func (c *guardedStdUDP) WriteToAddrPort(b []byte, a netip.AddrPort) (int, error) {
 	return c.std.WriteToUDPAddrPort(b, a)
+}
+
+// guardedTCP filters a stream of TURN frames (RFC 8656, 12.5). Anything
+// else, TLS included, it passes through untouched from then on.
+type guardedTCP struct {
+	transport.TCPConn
+	g       *streamGuard
+	store   []byte // what was read, made once
+	buf     []byte // of store, read and not yet handed on
+	err     error  // the last read's, once buf is handed on
+	through bool
+}
+
+// tcpStore holds the largest frame and what came after it.
+const tcpStore = 2 << 16
+
+func (c *guardedTCP) Read(p []byte) (int, error) {
+	for {
+		if c.through {
+			if len(c.buf) > 0 {
+				n := copy(p, c.buf)
+				c.buf = c.buf[n:]
+				return n, nil
+			}
+			if c.err != nil {
+				return 0, c.err
+			}
+			return c.TCPConn.Read(p)
+		}
+		n := 0
+		for {
+			size := turnFrame(c.buf)
+			if size < 0 || size > len(p) {
+				c.through = n == 0 // hand on what is whole first
+				break
+			}
+			if size == 0 || size > len(p)-n {
+				break
+			}
+			if c.g.pass(c.buf[:size]) {
+				n += copy(p[n:], c.buf[:size])
+			}
+			c.buf = c.buf[size:]
+		}
+		if n > 0 {
+			return n, nil
+		}
+		if c.through {
+			continue
+		}
+		if c.err != nil {
+			return 0, c.err
+		}
+		if c.store == nil {
+			c.store = make([]byte, tcpStore)
+		}
+		k := copy(c.store, c.buf)
+		m, err := c.TCPConn.Read(c.store[k:])
+		c.buf, c.err = c.store[:k+m], err
+	}
+}
+
+// turnFrame returns the size of the TURN frame at the start of b, as pion's
+// STUNConn frames them: 0 if it is not all there yet, -1 if b starts with
+// no frame.
+func turnFrame(b []byte) int {
+	if len(b) < 4 {
+		return 0
+	}
+	var size int
+	switch {
+	case b[0] >= 0x40 && b[0] <= 0x4F: // ChannelData, padded to 4 on a stream
+		size = 4 + (int(binary.BigEndian.Uint16(b[2:4]))+3)&^3
+	case b[0] < 4: // STUN
+		if len(b) < 8 {
+			return 0
+		}
+		if binary.BigEndian.Uint32(b[4:8]) != 0x2112A442 {
+			return -1
+		}
+		size = 20 + int(binary.BigEndian.Uint16(b[2:4]))
+	default:
+		return -1
+	}
+	if len(b) < size {
+		return 0
+	}
+	return size
 }
 
 // rateWriter passes on at most a burst of lines and then one every

@@ -29,13 +29,19 @@ import (
 // each SSRC would be over 100 MB), and /quit ends it within 2 s, exit 0.
 //
 // It runs alone: the flood takes what CPU there is.
+//
+// Over a TURN relay (coturn, parley --relay-only) the same holds: the raw
+// peer's packets reach parley inside TURN's ChannelData or Data
+// indications.
 func TestHostileSSRCFlood(t *testing.T) {
 	for _, b := range builds(t) {
-		t.Run(b.name, func(t *testing.T) { ssrcFlood(t, b) })
+		t.Run(b.name, func(t *testing.T) { ssrcFlood(t, b, "host") })
 	}
+	t.Run("relay/plain", func(t *testing.T) { ssrcFlood(t, builds(t)[0], "relay") })
+	t.Run("relaytcp/plain", func(t *testing.T) { ssrcFlood(t, builds(t)[0], "relaytcp") })
 }
 
-func ssrcFlood(t *testing.T, b build) {
+func ssrcFlood(t *testing.T, b build, route string) {
 	const (
 		packets  = 50000
 		srs      = packets / 10
@@ -49,7 +55,24 @@ func ssrcFlood(t *testing.T, b build) {
 	defer cancel()
 	raw := newRaw(t, rawpeer.Options{Audio: true, Chat: true})
 	logPath := filepath.Join(t.TempDir(), "parley.log")
-	p := rawCallsBin(t, ctx, b.bin, raw, append(audioArgs(t), "--log", logPath)...)
+	args := append(audioArgs(t), "--log", logPath)
+	switch route {
+	case "relay":
+		args = append(args, "--turn", "turn:alice:s3cret@"+startCoturn(t), "--relay-only")
+	case "relaytcp":
+		args = append(args, "--turn", "turn:alice:s3cret@"+startCoturn(t)+"?transport=tcp", "--relay-only")
+		route = "relay"
+	}
+	p := rawCallsBin(t, ctx, b.bin, raw, args...)
+	var got any
+	for _, m := range p.seen {
+		if m["type"] == "state" && m["state"] == "connected" {
+			got = m["route"]
+		}
+	}
+	if got != route {
+		t.Fatalf("parley connected by route %v; want %s", got, route)
+	}
 	dc, err := raw.WaitChat(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +171,9 @@ func ssrcFlood(t *testing.T, b build) {
 	f0, f1, f2 := num(before, "frames"), num(during, "frames"), num(after, "frames")
 	t.Logf("%s build: frames played %v before the flood, %v just after, %v 2 s later; RSS %s before, at most %s during and after (%s more); log %d lines before, %d after",
 		b.name, f0, f1, f2, mb(base), mb(peak), mb(peak-base), logBefore, logAfter)
-	t.Logf("parley's log since the flood began:\n%s", tail(t, logPath, logAfter-logBefore))
+	if n := logAfter - logBefore; n <= maxLines {
+		t.Logf("parley's log since the flood began:\n%s", tail(t, logPath, n))
+	}
 	if !(f0 < f1 && f1 < f2) {
 		t.Errorf("frames played %v, %v, %v; want them growing: the real audio plays on", f0, f1, f2)
 	}
