@@ -44,6 +44,7 @@ test-slow: ## the tests that take minutes of real time (pion's own timing)
 fuzz: ## run each fuzz test briefly (FUZZTIME=1m for longer)
 	go test -run '^$$' -fuzz '^FuzzParseCode$$' -fuzztime $(or $(FUZZTIME),150000x) ./rtc
 	go test -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(or $(FUZZTIME),250000x) ./rtc
+	go test -run '^$$' -fuzz '^FuzzStreamGuard$$' -fuzztime $(or $(FUZZTIME),300000x) ./rtc
 	go test -run '^$$' -fuzz '^FuzzClean$$' -fuzztime $(or $(FUZZTIME),500000x) ./internal/safetext
 	go test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(or $(FUZZTIME),200000x) ./internal/agent
 	go test -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(or $(FUZZTIME),10000x) -fuzzminimizetime 5s ./audio/jitter  # each a program of pushes and pulls; minimizing a new input may take up to 5 s with no execs shown

@@ -450,6 +450,9 @@ func (c *guardedTCP) Read(p []byte) (int, error) {
 		if n > 0 {
 			return n, nil
 		}
+		if c.err != nil && len(c.buf) > 0 {
+			c.through = true // a frame cut short: hand it on as it is
+		}
 		if c.through {
 			continue
 		}
