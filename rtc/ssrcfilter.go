@@ -66,6 +66,8 @@ type streamGuard struct {
 
 	stray    atomic.Int64
 	dropRTCP atomic.Bool
+	saidRTP  atomic.Bool // the first RTP dropped is logged
+	saidRTCP atomic.Bool // and the first RTCP
 	logf     func(format string, args ...any)
 	abuse    atomic.Pointer[func(reason string)]
 }
@@ -215,19 +217,27 @@ func (g *streamGuard) passMedia(b []byte) bool {
 			return true
 		}
 		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.senders.add(ssrc, strayRTCPSenders)
+		ok := g.senders.add(ssrc, strayRTCPSenders)
+		g.mu.Unlock()
+		if !ok && !g.saidRTCP.Swap(true) {
+			g.logf("media: dropping the peer's RTCP from SSRC %d and any more senders than %d beyond those it declared", ssrc, strayRTCPSenders)
+		}
+		return ok
 	}
 	if len(b) < 12 {
 		return true
 	}
 	ssrc := binary.BigEndian.Uint32(b[8:12])
-	if d.n > 0 {
-		return d.has(ssrc)
+	ok := d.has(ssrc)
+	if d.n == 0 {
+		g.mu.Lock()
+		ok = g.rtpSeen.add(ssrc, strayRTCPSenders)
+		g.mu.Unlock()
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.rtpSeen.add(ssrc, strayRTCPSenders)
+	if !ok && !g.saidRTP.Swap(true) {
+		g.logf("media: dropping the peer's RTP of SSRC %d and any other it did not declare", ssrc)
+	}
+	return ok
 }
 
 // buffer is pion's BufferFactory: srtp's own buffers, counting the
