@@ -188,6 +188,7 @@ func ssrcFlood(t *testing.T, b build, route string) {
 	quit := time.Now()
 	p.send("/quit")
 	_, st, at := p.end(10 * time.Second)
+	t.Logf("parley: %s %v after /quit", status(st), at.Sub(quit).Round(time.Millisecond))
 	if d := at.Sub(quit); d > 2*time.Second {
 		t.Errorf("parley ended %v after /quit; want within 2 s", d.Round(time.Millisecond))
 	}
