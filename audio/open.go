@@ -302,13 +302,14 @@ func namedFailed(what, name string, err error) error {
 // OutputPeriodFor is Options.OutputPeriod for a call in frames of the
 // given length: 5 ms for frames of 10 ms or less, which are chosen for
 // their latency, else 0 (the speaker keeps Period). Through PulseAudio a
-// 5 ms period halves parley's playback ring and the server's buffer and
-// starts the jitter buffer's playout on a finer step: measured on the
-// benchmark's real devices, about 10 ms less mouth to ear at 10 ms frames
-// (31-32 ms against 40-46 ms, side by side on a loaded machine), for the
-// server asking for audio every 1.25 ms instead of every 2.5 ms: about
-// 1.5% more of a core per peer in those calls. 20 ms frames keep the
-// 10 ms period, and the CPU the device-call row measures.
+// 5 ms period halves the server's buffer, shortens parley's playback ring
+// (7.5 ms of lead, not 10; see playbackLead) and starts the jitter
+// buffer's playout on a finer step: measured on the benchmark's real
+// devices, side by side on a loaded machine, mouth to ear at 10 ms frames
+// is 31-34 ms against 40-46 ms, for the server asking for audio every
+// 1.25 ms instead of every 2.5 ms: about 1.5% more of a core per peer in
+// those calls. 20 ms frames keep the 10 ms period, and the CPU the
+// device-call row measures.
 func OutputPeriodFor(frame time.Duration) time.Duration {
 	if frame > 0 && frame <= 10*time.Millisecond {
 		return 5 * time.Millisecond
