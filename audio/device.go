@@ -362,19 +362,24 @@ func findDevice(infos []malgo.DeviceInfo, ids []string, kind malgo.DeviceType, w
 }
 
 // playbackLead is how much audio, at least, waits in the playback ring
-// once the worker has topped it up, in periods: the latency the ring adds
-// (between it and one period more), and the slack the worker goroutine
-// has, after a callback, before the device would play a gap. On
-// PulseAudio, whose stream asks for a quarter of a period at a time, one
-// period is slack enough (the benchmark's real-device rows count the
-// samples played short); elsewhere it stays at two, what parley had,
-// unmeasured.
-func playbackLead(backend malgo.Backend) int {
+// once the worker has topped it up, in samples for a period of period
+// samples: the latency the ring adds (between it and one period more),
+// and the slack the worker goroutine has, after a callback, before the
+// device would play a gap. On PulseAudio, whose stream asks for a quarter
+// of a period at a time, one period is slack enough at 10 ms (the
+// benchmark's real-device rows count the samples played short), and
+// never less than 7.5 ms: at a 5 ms period one period left the worker
+// under 5 ms, and a loaded machine played gaps. Elsewhere it stays at two
+// periods, what parley had, unmeasured.
+func playbackLead(backend malgo.Backend, period int) int {
 	if backend == malgo.BackendPulseaudio {
-		return 1
+		return max(period, minPulseLead)
 	}
-	return 2
+	return 2 * period
 }
+
+// minPulseLead is playbackLead's least on PulseAudio: 7.5 ms.
+const minPulseLead = SampleRate * 15 / 2000
 
 // separateSides reports whether a microphone and a speaker open as two
 // devices, one capture and one playback, rather than one duplex device.
@@ -448,7 +453,7 @@ func openDeviceOn(ctx *malgo.AllocatedContext, backend malgo.Backend, capture, p
 	d := &device{
 		logf:    logf,
 		period:  period,
-		lead:    playbackLead(backend) * period,
+		lead:    playbackLead(backend, period),
 		ctx:     ctx,
 		backend: backend,
 		wake:    make(chan struct{}, 1),

@@ -247,7 +247,7 @@ func newTestDevice(period int) *device {
 	return &device{
 		logf:     func(string, ...any) {},
 		period:   period,
-		lead:     playbackLead(nullBackend) * period,
+		lead:     playbackLead(nullBackend, period),
 		capRing:  newRing(max(16*period, 8192)),
 		playRing: newRing(max(16*period, 8192)),
 		wake:     make(chan struct{}, 1),

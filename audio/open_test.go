@@ -60,6 +60,7 @@ func TestOpenErrors(t *testing.T) {
 		{Spec{Kind: KindFile, Path: wav}, Spec{Kind: KindFile, Path: wav}, o, "both the input and the output"},
 		{Spec{Kind: KindNone}, Spec{Kind: KindFile, Path: filepath.Join(dir, "no", "dir.wav")}, o, "no such file"},
 		{Spec{Kind: KindNone}, Spec{Kind: KindNone}, Options{Period: 7 * time.Millisecond / 3}, "audio period"},
+		{Spec{Kind: KindNone}, Spec{Kind: KindNone}, Options{OutputPeriod: time.Millisecond}, "output: audio period"},
 	}
 	for _, tc := range tests {
 		io, err := Open(tc.in, tc.out, tc.o)
@@ -109,5 +110,19 @@ func TestSilent(t *testing.T) {
 			t.Errorf("Silent(%v) = %v; want %v", tc.in, got, tc.want)
 		}
 		io.Close()
+	}
+}
+
+func TestOutputPeriodFor(t *testing.T) {
+	for _, tc := range []struct{ frame, want time.Duration }{
+		{0, 0},
+		{5 * time.Millisecond, 5 * time.Millisecond},
+		{10 * time.Millisecond, 5 * time.Millisecond},
+		{20 * time.Millisecond, 0},
+		{60 * time.Millisecond, 0},
+	} {
+		if got := OutputPeriodFor(tc.frame); got != tc.want {
+			t.Errorf("OutputPeriodFor(%v) = %v; want %v", tc.frame, got, tc.want)
+		}
 	}
 }

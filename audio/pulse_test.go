@@ -2,11 +2,14 @@ package audio
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"parley/internal/pulsetest"
 )
@@ -164,5 +167,56 @@ func TestDeviceNameLine(t *testing.T) {
 		if got := deviceNameLine(msg); got != want {
 			t.Errorf("deviceNameLine(%q) = %v; want %v", msg, got, want)
 		}
+	}
+}
+
+// TestPulseOutputPeriod opens a microphone and a speaker on a real server
+// with a speaker period of its own: the speaker's stream asks the server
+// for that much buffer and the speaker pulls that much at a time, while
+// the microphone keeps Period.
+func TestPulseOutputPeriod(t *testing.T) {
+	usePulse(t)
+	var mu sync.Mutex
+	var lines []string
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+	}
+	io, err := Open(Spec{Device: "mouth.monitor"}, Spec{Device: "ear"}, Options{OutputPeriod: 5 * time.Millisecond, Logf: logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer io.Close()
+	sizes := make(chan int, 64)
+	if err := io.Out.Start(func(dst []int16) {
+		select {
+		case sizes <- len(dst):
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		select {
+		case n := <-sizes:
+			if n != 240 {
+				t.Fatalf("the speaker pulled %d samples at a time; want 240 (5 ms)", n)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the speaker pulled nothing in 5 s")
+		}
+	}
+	io.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	var play, capture bool
+	for _, l := range lines {
+		// miniaudio's requests, in bytes: mono s16, 2 bytes a sample.
+		play = play || strings.Contains(l, "Playback attr:") && strings.Contains(l, "tlength=480,")
+		capture = capture || strings.Contains(l, "Capture attr:") && strings.Contains(l, "fragsize=960;")
+	}
+	if !play || !capture {
+		t.Errorf("want the playback stream to ask for tlength=480 and the capture stream for fragsize=960; the log:\n%s", strings.Join(lines, "\n"))
 	}
 }

@@ -107,7 +107,7 @@ func (l *logLines) pulseAttrs() string {
 func openRealPeer(name, mic, speaker string, frame time.Duration, link *rtc.Call, n int) (*realPeer, error) {
 	p := &realPeer{name: name, log: &logLines{}}
 	io, err := audio.Open(audio.Spec{Kind: audio.KindDevice, Device: mic}, audio.Spec{Kind: audio.KindDevice, Device: speaker},
-		audio.Options{Logf: p.log.logf})
+		audio.Options{OutputPeriod: audio.OutputPeriodFor(frame), Logf: p.log.logf})
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: %w", name, err)
 	}

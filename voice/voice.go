@@ -120,6 +120,9 @@ func Open(cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Audio.OutputPeriod == 0 {
+		cfg.Audio.OutputPeriod = audio.OutputPeriodFor(cfg.Jitter.Frame)
+	}
 	io, err := audio.Open(cfg.In, cfg.Out, cfg.Audio)
 	if err != nil {
 		return nil, err
