@@ -82,7 +82,7 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s sessio
 // or found: the local devices are then tried. An agent asked for that
 // cannot be used makes the call text only, with a note saying why.
 func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels)) (*agent.Sound, string) {
-	o := agent.Options{Encoder: cfg.encoder, OnLevels: onLevels}
+	o := agent.Options{Encoder: cfg.encoder, OnLevels: onLevels, Who: agentWho()}
 	var s *agent.Sound
 	var err error
 	if cfg.agent != "" {
@@ -115,6 +115,22 @@ func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels
 	in, out := s.Names()
 	logf("audio: the audio agent at %s: in %s, out %s", s.Path(), in, out)
 	return s, ""
+}
+
+// agentWho says which parley this is, for the user of the agent on the
+// other computer ('parley ssh --attach' says whose call took its sound).
+func agentWho() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "the host"
+	}
+	w := fmt.Sprintf("parley (pid %d) on %s", os.Getpid(), host)
+	if os.Getenv("TMUX") != "" {
+		w += ", in tmux"
+	} else if os.Getenv("STY") != "" {
+		w += ", in screen"
+	}
+	return w
 }
 
 // opener opens the call's sound as the flags ask, for a session to run
