@@ -76,6 +76,10 @@ func newSession(cfg config, log, soundLog io.Writer, say func(string)) (*callSes
 		return nil, err
 	}
 	s := &callSession{Session: session.New(c), cfg: cfg, log: soundLog}
+	if inSSH() && cfg.agent != "none" {
+		// Without sound here, 'parley ssh --attach' may lend it later.
+		s.KeepLooking()
+	}
 	s.Open(opener(cfg, soundLog, say))
 	return s, nil
 }

@@ -18,13 +18,18 @@ import (
 const textOnly = "no microphone or speaker found — text only; see 'parley devices'"
 
 // textOnlySSH is textOnly in an SSH session: it says how to talk through
-// the user's own computer instead.
-func textOnlySSH() string {
+// the user's own computer instead. A call that looks for an agent
+// (looking: not --agent none) can be lent one as it goes.
+func textOnlySSH(looking bool) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "HOST"
 	}
-	return "no microphone or speaker here — text only; run 'parley ssh " + host + "' on your own computer to talk through its, " +
+	ssh := "run 'parley ssh " + host + "' on your own computer to talk through its, "
+	if looking {
+		ssh = "run 'parley ssh --attach " + host + "' on your own computer to lend this call its microphone and speaker, "
+	}
+	return "no microphone or speaker here — text only; " + ssh +
 		"or log in with ssh -R /tmp/pulse.sock:/run/user/UID/pulse/native " + host + " and run PULSE_SERVER=unix:/tmp/pulse.sock parley"
 }
 
@@ -61,7 +66,7 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s sessio
 	if errors.Is(err, audio.ErrNoDevice) {
 		logf("audio: %v", err)
 		if inSSH() {
-			return nil, textOnlySSH(), nil
+			return nil, textOnlySSH(cfg.agent != "none"), nil
 		}
 		return nil, textOnly, nil
 	}

@@ -354,8 +354,9 @@ func flowing(t *testing.T, p *peer, n float64) map[string]any {
 	}
 }
 
-// TestSSHDropped drops the SSH connection under a call whose sound is
-// the agent's, and reconnects with 'parley ssh --attach': the remote
+// TestSSHDropped lends a running, text-only parley in an SSH session
+// the sound of 'parley ssh --attach', drops the SSH connection under its
+// call, and reconnects with another 'parley ssh --attach': the remote
 // parley goes text only with a one-line notice, then finds the new agent
 // and the sound flows again. The remote parley must outlive its SSH
 // connection, as it would in tmux: the test starts it itself, as this
@@ -370,8 +371,8 @@ func TestSSHDropped(t *testing.T) {
 	srv := sshtest.Start(t, sshtest.Options{})
 	bin := parleyBinary(t)
 
-	first := startAttach(t, bin, srv)
-	sock1 := first.socket(t)
+	// The remote parley starts text only, as one started in tmux over a
+	// plain ssh would, and keeps looking for an agent.
 	log := filepath.Join(t.TempDir(), "remote.log")
 	env := append(os.Environ(), "SSH_CONNECTION=127.0.0.1 50000 127.0.0.1 "+strconv.Itoa(srv.Port), "PULSE_SERVER=unix:/nonexistent")
 	remote := startRaw(t, bin, env, "remote", "call", "--headless", "--stun", "none", "--iface", "lo", "--loopback", "--stats", "--log", log)
@@ -380,6 +381,13 @@ func TestSSHDropped(t *testing.T) {
 	remote.send(peer.next("answer")["code"].(string))
 	for remote.next("state")["state"] != "connected" {
 	}
+	first := startAttach(t, bin, srv)
+	sock1 := first.socket(t)
+	there := time.Now()
+	if found := remote.next("audio"); found["state"] != "on" || !strings.HasPrefix(found["message"].(string), "found sound: in tone") {
+		t.Errorf("the remote said %v; want the agent's sound found", found)
+	}
+	t.Logf("the text-only remote found the first agent %v after its socket was there", time.Since(there).Round(time.Millisecond))
 	first.waitFor(t, 5*time.Second, `parley ssh: lent this computer's sound to parley \(pid `+strconv.Itoa(remote.cmd.Process.Pid)+`\) on `)
 	st := flowing(t, remote, 25)
 	t.Logf("through the first agent: %v packets in, %v out", st["agent_packets_in"], st["agent_packets_out"])
