@@ -41,18 +41,18 @@ running on DESTINATION in an SSH session (in tmux or screen, say, or one
 whose connection dropped: that one went on as text only, and looks for a
 new agent every second). It says in one line which parley took the sound,
 and ends when that parley lets it go (its call hung up) or on Ctrl+C. Given
-a COMMAND, ssh runs it there meanwhile (tmux attach, say) and parley ssh
-ends with it.
+a COMMAND, ssh runs it there meanwhile (tmux attach, say; its words joined
+as ssh joins them) and parley ssh ends with it, with its exit status.
 
 Flags:
 `
 
 const sshExamples = `
 Examples:
-  parley ssh me@host                         the terminal UI on host
-  parley ssh me@host -- call --headless      a call driven by JSON lines
+  parley ssh me@host                          the terminal UI on host
+  parley ssh me@host -- call --headless       a call driven by JSON lines
   parley ssh --ssh "ssh -p 2222 -i ~/.ssh/work" --remote bin/parley me@host
-  parley ssh --attach me@host                lend the sound to the parley in tmux there
+  parley ssh --attach me@host                 lend the sound to the parley in tmux there
   parley ssh --attach me@host -- tmux attach  …and see its screen
 `
 
@@ -217,7 +217,9 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	case forwardOnly:
 		argv = append(argv, "-N", sc.dest)
 	case sc.attach:
-		argv = append(argv, sc.dest, shellJoin(sc.args))
+		// The COMMAND's words joined as ssh joins them, for the remote
+		// shell to split.
+		argv = append(argv, sc.dest, strings.Join(sc.args, " "))
 	default:
 		argv = append(argv, sc.dest, remotePath(sc.remote)+" "+shellJoin(remoteArgs(sc.args, remoteSock)))
 	}
@@ -350,6 +352,10 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 255
 	case errors.As(err, &ee) && (ee.ExitCode() == 126 || ee.ExitCode() == 127):
 		// The remote shell's: no such command, or not executable.
+		if sc.attach {
+			fmt.Fprintf(l.out, "parley ssh: the host could not run %s\n", strings.Join(sc.args, " "))
+			return ee.ExitCode()
+		}
 		fmt.Fprintf(l.out, "parley ssh: the host could not run %s: install parley there, or give its path with --remote\n", shellQuote(sc.remote))
 		return ee.ExitCode()
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:

@@ -471,3 +471,23 @@ func TestSSHDropped(t *testing.T) {
 	t.Logf("the second parley ssh --attach said:\n%s", second.stderr.String())
 	agent.Remove(sock2) // the remote found it, and leaves it
 }
+
+// TestSSHAttachCommand: 'parley ssh --attach DEST -- COMMAND' runs the
+// COMMAND there, as ssh would (its words joined for the remote shell),
+// with the agent forwarded meanwhile, and ends with its status.
+func TestSSHAttachCommand(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	cmd := exec.Command(parleyBinary(t), "ssh", "--attach", "--ssh", srv.CommandLine(), "--audio-in", "none", "--audio-out", "none", sshtest.Destination, "--",
+		"for s in /tmp/parley-agent-*.sock; do test -S $s && echo forwarded && break; done; exit 3")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("parley ssh --attach: %v; want the COMMAND's status 3\n%s", err, stderr.String())
+	}
+	if string(out) != "forwarded\n" {
+		t.Errorf("stdout %q; want the COMMAND's, with the agent's socket there", out)
+	}
+}
