@@ -443,6 +443,11 @@ func TestSSHDropped(t *testing.T) {
 	second.waitFor(t, 5*time.Second, `parley ssh: lent this computer's sound to parley \(pid `+strconv.Itoa(remote.cmd.Process.Pid)+`\) on `)
 	st = flowing(t, remote, 25)
 	t.Logf("through the second agent: %v packets in, %v out", st["agent_packets_in"], st["agent_packets_out"])
+	// A device switch there is refused: the devices are the laptop's.
+	remote.send("/in tone")
+	if e := remote.next("error"); !strings.Contains(e["message"].(string), "parley ssh --audio-in NAME") {
+		t.Errorf("/in through the agent: %v; want it refused, saying where to switch", e)
+	}
 	if b, _ := os.ReadFile(log); !strings.Contains(string(b), "the audio agent at "+sock2) {
 		t.Errorf("the remote's log does not name the new agent %s:\n%s", sock2, b)
 	}

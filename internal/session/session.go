@@ -467,6 +467,10 @@ func (s *Session) getSound() Sound {
 	return s.sound
 }
 
+// Sound returns the call's sound: nil while it is text only, lost or not
+// open yet.
+func (s *Session) Sound() Sound { return s.getSound() }
+
 // HasSound reports whether the call has sound (open, and not lost).
 func (s *Session) HasSound() bool { return s.getSound() != nil }
 
