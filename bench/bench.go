@@ -213,7 +213,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Results = append(rep.Results, Result{Scenario: s.Name, About: s.About, FrameMs: ms(s.Frame), Real: true, Skipped: rigErr.Error()})
 			continue
 		}
-		if s.Test != "" || s.Echo > 0 {
+		if s.SSH {
+			fmt.Fprintf(o.Progress, "bench: %s: A's sound local, then through the agent (%v each)…\n", s.About, o.Duration)
+		} else if s.Test != "" || s.Echo > 0 {
 			fmt.Fprintf(o.Progress, "bench: %s…\n", s.About) // their own length
 		} else {
 			fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
@@ -222,7 +224,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		var res *Result
 		var err error
 		if s.SSH {
-			fmt.Fprintf(o.Progress, "bench: the same call with A's sound local, then through the agent (%v each)…\n", o.Duration)
 			res, err = runSSH(ctx, rg, s, talk, o.Duration)
 			if errors.Is(err, sshd.ErrMissing) {
 				fmt.Fprintf(o.Progress, "bench: %v: the SSH row is skipped\n", err)
