@@ -14,6 +14,7 @@ import (
 
 	"parley/audio"
 	"parley/internal/agent"
+	"parley/internal/pulse"
 	"parley/internal/speech"
 	"parley/internal/sshd"
 	"parley/voice"
@@ -241,6 +242,7 @@ func forwardAgent(srv *sshd.Server, cfg voice.Config) (_ *agent.Sound, stop func
 	remote := agent.NewRemoteSocket()
 	args := append(srv.Command()[1:], "-N", "-o", "ExitOnForwardFailure=yes", "-R", remote+":"+local, sshd.Destination)
 	cmd := exec.Command(srv.Command()[0], args...)
+	cmd.SysProcAttr = pulse.SysProcAttr() // gone with the benchmark, should it be killed
 	if err := cmd.Start(); err != nil {
 		return nil, nil, fmt.Errorf("ssh: %w", err)
 	}

@@ -141,6 +141,7 @@ func Start(dir string, env []string) (*Server, error) {
 		s := &Server{Port: port, User: u.Username, Key: userKey, log: &syncbuf.Buffer{}, exited: make(chan struct{}), dir: made}
 		s.cmd = exec.Command(bin, "-D", "-e", "-f", conf)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+		s.cmd.SysProcAttr = sysProcAttr()
 		if err := s.cmd.Start(); err != nil {
 			return fail(err)
 		}
