@@ -27,6 +27,7 @@ import (
 
 	"parley/internal/relay"
 	"parley/internal/speech"
+	"parley/internal/sshd"
 	"parley/voice"
 )
 
@@ -48,6 +49,9 @@ type Scenario struct {
 	// Test, for a real scenario, is a microphone test (mic.go): "noise",
 	// "agc-quiet" or "agc-loud".
 	Test string
+	// SSH, for a real scenario, runs peer A's sound through 'parley
+	// ssh''s agent over a real sshd (ssh.go).
+	SSH bool
 }
 
 // Scenarios returns the standard scenarios: with modelled sound cards, a
@@ -117,6 +121,8 @@ func Scenarios() []Scenario {
 		out = append(out, Scenario{Name: m.test, About: m.about + ", real devices, 20 ms frames", Frame: 20 * time.Millisecond,
 			Real: true, Proc: m.proc, Test: m.test})
 	}
+	out = append(out, Scenario{Name: "ssh-20ms", About: "clean, 20 ms frames, real devices, A's sound through parley ssh's agent (a real sshd on loopback)",
+		Frame: 20 * time.Millisecond, Real: true, SSH: true})
 	return out
 }
 
@@ -207,7 +213,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Results = append(rep.Results, Result{Scenario: s.Name, About: s.About, FrameMs: ms(s.Frame), Real: true, Skipped: rigErr.Error()})
 			continue
 		}
-		if s.Test != "" || s.Echo > 0 {
+		if s.SSH {
+			fmt.Fprintf(o.Progress, "bench: %s: A's sound local, then through the agent (%v each)…\n", s.About, o.Duration)
+		} else if s.Test != "" || s.Echo > 0 {
 			fmt.Fprintf(o.Progress, "bench: %s…\n", s.About) // their own length
 		} else {
 			fmt.Fprintf(o.Progress, "bench: %s (%v)…\n", s.About, o.Duration)
@@ -215,7 +223,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		debug.FreeOSMemory()
 		var res *Result
 		var err error
-		if s.Real && s.Test != "" {
+		if s.SSH {
+			res, err = runSSH(ctx, rg, s, talk, o.Duration)
+			if errors.Is(err, sshd.ErrMissing) {
+				fmt.Fprintf(o.Progress, "bench: %v: the SSH row is skipped\n", err)
+				res, err = &Result{Scenario: s.Name, About: s.About, FrameMs: ms(s.Frame), Real: true, Skipped: err.Error()}, nil
+			}
+		} else if s.Real && s.Test != "" {
 			res, err = runMic(ctx, rg, s)
 		} else if s.Real && s.Echo > 0 {
 			res, err = runEcho(ctx, rg, s, talk)

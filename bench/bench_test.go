@@ -149,8 +149,9 @@ func TestFind(t *testing.T) {
 		}
 	}
 	// 6 modelled; 3 real, 2 of them again with processing (headphones),
-	// 3 with an echo path, 3 of the microphone's processing.
-	if len(all) != 17 || real != 11 {
+	// 3 with an echo path, 3 of the microphone's processing, 1 through
+	// parley ssh's agent.
+	if len(all) != 18 || real != 12 {
 		t.Errorf("%d scenarios, %d of them real", len(all), real)
 	}
 }
@@ -171,6 +172,44 @@ func TestAtLeastTargets(t *testing.T) {
 	} {
 		if got[what] != want {
 			t.Errorf("%s: %q, want %q", what, got[what], want)
+		}
+	}
+}
+
+// TestSSHTarget: the SSH row's target is the p50 the agent added less
+// the link's one-way delay; not run when skipped or without markers.
+func TestSSHTarget(t *testing.T) {
+	const what = "A's sound through parley ssh (real devices, sshd on loopback), 20 ms frames: mouth-to-ear p50 added over local devices, less the link's one-way delay"
+	for _, c := range []struct {
+		res    Result
+		status string
+		value  float64
+	}{
+		{Result{Scenario: "ssh-20ms", Real: true, SSH: &SSH{AddedMs: 5, LinkMs: 1}, Receivers: []Receiver{{Found: 10, Markers: 10}}}, "PASS", 4},
+		{Result{Scenario: "ssh-20ms", Real: true, SSH: &SSH{AddedMs: 25, LinkMs: 1}, Receivers: []Receiver{{Found: 10, Markers: 10}}}, "MISS", 24},
+		{Result{Scenario: "ssh-20ms", Real: true, SSH: &SSH{}, Receivers: []Receiver{{Markers: 10}}}, "not run", 0},
+		{Result{Scenario: "ssh-20ms", Real: true, Skipped: "no OpenSSH server here"}, "not run", 0},
+	} {
+		r := &Report{Results: []Result{c.res}}
+		r.Targets = targets(r)
+		found := false
+		for _, tg := range r.Targets {
+			if tg.What == what {
+				found = true
+				if tg.Status != c.status || tg.Value != c.value {
+					t.Errorf("%+v: %s %v; want %s %v", c.res.SSH, tg.Status, tg.Value, c.status, c.value)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no SSH target")
+		}
+		var b strings.Builder
+		if err := r.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if c.res.Skipped != "" && !strings.Contains(b.String(), "ssh-20ms: skipped: no OpenSSH server here") {
+			t.Errorf("the report does not say the SSH row was skipped:\n%s", b.String())
 		}
 	}
 }

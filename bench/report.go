@@ -88,6 +88,8 @@ type Result struct {
 	Echo *Echo `json:"echo,omitempty"`
 	// Mic is a microphone scenario's figures (mic.go).
 	Mic *Mic `json:"mic,omitempty"`
+	// SSH is the SSH scenario's figures (ssh.go).
+	SSH *SSH `json:"ssh,omitempty"`
 }
 
 // Receiver is how one receiver did on A's talk.
@@ -305,6 +307,13 @@ func targets(r *Report) []Target {
 	atLeast("talker at -35 dBFS, AGC: output level", "dBFS", -26, mic("agc-quiet", func(m *Mic) float64 { return m.OutDB }))
 	check("talker at -35 dBFS, AGC: output level", "dBFS", -16, mic("agc-quiet", func(m *Mic) float64 { return m.OutDB }))
 	check("talker peaking at -3 dBFS, AGC: samples clipped at the far end", "samples", 0, mic("agc-loud", func(m *Mic) float64 { return float64(m.Clipped) }))
+	check("A's sound through parley ssh (real devices, sshd on loopback), 20 ms frames: mouth-to-ear p50 added over local devices, less the link's one-way delay", "ms", 20, func() (float64, bool) {
+		res := r.result("ssh-20ms")
+		if res == nil || res.Skipped != "" || res.SSH == nil || len(res.Receivers) == 0 || res.Receivers[0].Found == 0 {
+			return 0, false
+		}
+		return res.SSH.AddedMs - res.SSH.LinkMs, true
+	})
 	check("clean: connect once the answer is applied", "ms", 200, scenario("clean-20ms", func(r *Result) float64 { return r.ConnectMs }))
 	check("clean: connect once an answer without candidates is applied", "ms", 50, scenario("clean-20ms", func(r *Result) float64 { return r.BareMs }))
 	check("invite code length", "characters", 100, scenario("clean-20ms", func(r *Result) float64 { return float64(r.InviteChars) }))
@@ -344,11 +353,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(real) > 0 || r.DeviceCost != nil || r.RealSkipped != "" {
 		fmt.Fprintf(&b, "\nreal devices (a private PulseAudio, mouth and ear on its clock; both directions):\n")
 	}
-	var ran, echoes, mics []Result
+	var ran, echoes, mics, sshs []Result
 	for _, res := range real {
 		switch {
 		case res.Skipped != "":
 			fmt.Fprintf(&b, "  %s: skipped: %s\n", res.Scenario, res.Skipped)
+		case res.SSH != nil:
+			sshs = append(sshs, res)
 		case res.Echo != nil:
 			echoes = append(echoes, res)
 		case res.Mic != nil:
@@ -385,6 +396,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%.3f\t\n", res.Scenario, m.Processing, m.InDB, m.OutDB, m.InPeakDB, m.OutPeakDB, m.Clipped, noise, noiseOut, corr, m.ProcCPU)
 		}
 		tw.Flush()
+	}
+	for _, res := range sshs {
+		x := res.SSH
+		rv := res.Receivers[0]
+		fmt.Fprintf(&b, "\n%s: the clean real-device call, 20 ms frames, in turns with A's sound local and through parley ssh's agent (ssh -N -R to a real sshd on loopback):\n", res.Scenario)
+		fmt.Fprintf(&b, "  mouth-to-ear p50 %.1f ms through the agent (p95 %.1f, %d/%d markers), %.1f ms local (%d markers): %+.1f ms; the link's one-way delay %.1f ms\n",
+			x.AgentP50, rv.P95, rv.Found, rv.Markers, x.LocalP50, x.LocalFound, x.AddedMs, x.LinkMs)
+		fmt.Fprintf(&b, "  the link carried %.1f kb/s to the agent and %.1f kb/s from it (Opus, framing included), %d packets dropped; A→B LSD %.2f dB, correlation %.3f\n",
+			x.KbpsToA, x.KbpsFromA, x.Dropped, rv.LSD, rv.Corr)
 	}
 	if c := r.DeviceCost; c != nil {
 		fmt.Fprintf(&b, "\ndevice call (real devices, 20 ms frames, no relay) against the same call with a tone in and nothing out, in turns:\n")

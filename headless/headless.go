@@ -471,6 +471,8 @@ func Line(e event.Event, route event.Route) any {
 			return audioMsg{Type: "audio", State: "lost", Message: e.Fault}
 		case e.Back:
 			return audioMsg{Type: "audio", State: "on", Message: "the sound is back", In: e.In, Out: e.Out}
+		case e.Found:
+			return audioMsg{Type: "audio", State: "on", Message: "found sound: in " + e.In + ", out " + e.Out, In: e.In, Out: e.Out}
 		case e.Switched:
 			return audioMsg{Type: "audio", State: "on", Message: "in " + e.In + ", out " + e.Out, In: e.In, Out: e.Out}
 		}

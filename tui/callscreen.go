@@ -207,6 +207,8 @@ func (s *callScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			s.setNotice("! "+msg.Note, true)
 		case msg.Back:
 			s.setNotice("✓ the sound is back", false)
+		case msg.Found:
+			s.setNotice(strings.Join(strings.Fields(safetext.Clean("✓ found sound: in "+msg.In+", out "+msg.Out)), " "), false)
 		}
 		s.audio = &msg
 	case event.PeerMutedEvent:

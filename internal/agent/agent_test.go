@@ -541,3 +541,56 @@ func TestFind(t *testing.T) {
 		t.Errorf("Clean's look was logged as a refusal:\n%s", logs)
 	}
 }
+
+// TestBye: the agent hears who took its sound (made safe for a terminal),
+// and whether the remote let it go (Sound.Close sends a bye) or the
+// stream broke.
+func TestBye(t *testing.T) {
+	l, err := net.Listen("unix", filepath.Join(t.TempDir(), "agent.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type end struct {
+		who string
+		bye bool
+	}
+	begun, ended := make(chan string, 2), make(chan end, 2)
+	a := &Agent{
+		Open:    func(audio.EncoderOptions, func(voice.Levels)) (LocalSound, error) { return &fakeLocal{}, nil },
+		OnBegin: func(who string) { begun <- who },
+		OnEnd:   func(who string, bye bool) { ended <- end{who, bye} },
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(l) }()
+	defer func() { a.Close(); <-done }()
+
+	who := "parley (pid 7) on host\x1b]0;owned\x07\n, in tmux" + strings.Repeat("x", 200)
+	for _, broken := range []bool{false, true} {
+		s, err := Dial(l.Addr().String(), Options{Who: who})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start(&fakeCall{})
+		var got string
+		select {
+		case got = <-begun:
+		case <-time.After(5 * time.Second):
+			t.Fatal("OnBegin was not called")
+		}
+		if want := "parley (pid 7) on host , in tmux"; !strings.HasPrefix(got, want) || len([]rune(got)) != maxWho+1 {
+			t.Errorf("OnBegin(%q); want %q… cut at %d runes", got, want, maxWho)
+		}
+		if broken {
+			s.c.close() // no bye: as ssh dying ends it
+		}
+		s.Close()
+		select {
+		case e := <-ended:
+			if e.who != got || e.bye == broken {
+				t.Errorf("broken %v: OnEnd(%q, %v); want %q, bye %v", broken, e.who, e.bye, got, !broken)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("OnEnd was not called")
+		}
+	}
+}

@@ -61,6 +61,8 @@ type conn struct {
 	sent   uint64     // RTP frames queued
 	acked  uint64     // RTP frames the other side has acknowledged
 	closed bool
+	ending bool          // bye was called: the writer closes once it has written all
+	ended  chan struct{} // closed by the writer once it has, after bye
 
 	recv     uint64 // RTP frames received; the reader's
 	wake     chan struct{}
@@ -80,7 +82,7 @@ type ctlFrame struct {
 }
 
 func newConn(nc net.Conn, handle func(Type, any)) *conn {
-	c := &conn{nc: nc, handle: handle, start: time.Now(), wake: make(chan struct{}, 1), quit: make(chan struct{}), readDone: make(chan struct{})}
+	c := &conn{nc: nc, handle: handle, start: time.Now(), wake: make(chan struct{}, 1), quit: make(chan struct{}), readDone: make(chan struct{}), ended: make(chan struct{})}
 	c.rtt.Store(-1)
 	return c
 }
@@ -116,6 +118,27 @@ func (c *conn) close() {
 	c.mu.Unlock()
 	c.nc.Close()
 	c.wg.Wait()
+}
+
+// byeWait bounds how long bye waits for what is queued to be written.
+const byeWait = time.Second
+
+// bye queues a last control frame of type t, waits (up to byeWait) for
+// the writer to have written everything queued, and closes the stream.
+func (c *conn) bye(t Type) {
+	c.mu.Lock()
+	if !c.closed && !c.ending {
+		c.ending = true
+		c.ctl = append(c.ctl, ctlFrame{t, nil})
+		c.signal()
+	}
+	c.mu.Unlock()
+	select {
+	case <-c.ended:
+	case <-c.readDone:
+	case <-time.After(byeWait):
+	}
+	c.close()
 }
 
 func (c *conn) signal() {
@@ -211,6 +234,14 @@ func (c *conn) write() {
 			return
 		}
 		c.packetsOut.Add(uint64(len(audio)))
+		c.mu.Lock()
+		last := c.ending && len(c.ctl) == 0 && len(c.audio) == 0
+		c.mu.Unlock()
+		if last {
+			close(c.ended)
+			<-c.quit
+			return
+		}
 	}
 }
 

@@ -36,6 +36,8 @@
 //	Pong    both ways
 //	Ack     both ways       the count of RTP frames received, as a uint64
 //	Error   agent → remote  the agent's sound failed (text); the stream stays up
+//	Bye     remote → agent  the remote is done with the sound (its call ended);
+//	                        the last frame before it closes the stream
 //
 // Frames of an unknown type are skipped, so that a later version may add
 // some without breaking an older peer of the same version number.
@@ -96,9 +98,10 @@ const (
 	TypePong
 	TypeAck
 	TypeError
+	TypeBye
 )
 
-var typeNames = [...]string{"", "open", "ready", "start", "rtp", "mute", "stats", "media", "levels", "ping", "pong", "ack", "error"}
+var typeNames = [...]string{"", "open", "ready", "start", "rtp", "mute", "stats", "media", "levels", "ping", "pong", "ack", "error", "bye"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) && t != 0 {
@@ -158,6 +161,9 @@ type OpenMsg struct {
 	FrameMS int  `json:"frame_ms"`
 	Bitrate int  `json:"bitrate"`
 	DTX     bool `json:"dtx"`
+	// Who says which parley asks, for the laptop's user: "parley (pid
+	// 4242) on host, in tmux". (Version 1 agents ignore it.)
+	Who string `json:"who,omitempty"`
 }
 
 // ReadyMsg is the agent's answer: the names of its input and output, and
@@ -359,7 +365,7 @@ func encodeMute(on bool) []byte {
 // decode checks a frame's payload against its type and returns the
 // message: an OpenMsg, ReadyMsg, Packet, bool (mute), voice.Stats,
 // rtc.MediaStats, voice.Levels, uint64 (ping, pong, ack), string (error)
-// or nil (start, or a type it does not know).
+// or nil (start, bye, or a type it does not know).
 func decode(t Type, p []byte) (any, error) {
 	switch t {
 	case TypeOpen:
@@ -368,9 +374,9 @@ func decode(t Type, p []byte) (any, error) {
 	case TypeReady:
 		var m ReadyMsg
 		return m, decodeJSON(p, &m)
-	case TypeStart:
+	case TypeStart, TypeBye:
 		if len(p) != 0 {
-			return nil, fmt.Errorf("%w: start of %d bytes", ErrMalformed, len(p))
+			return nil, fmt.Errorf("%w: %s of %d bytes", ErrMalformed, t, len(p))
 		}
 		return nil, nil
 	case TypeRTP:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/pion/rtp"
 
 	"parley/audio"
+	"parley/internal/safetext"
 	"parley/rtc"
 	"parley/voice"
 )
@@ -38,6 +40,13 @@ type Agent struct {
 	Open func(enc audio.EncoderOptions, onLevels func(voice.Levels)) (LocalSound, error)
 	// Logf, if set, is told of each stream: refused, begun, ended.
 	Logf func(format string, a ...any)
+	// OnBegin, if set, is told when a remote parley starts using the
+	// sound, with who it says it is (OpenMsg.Who, which may be empty).
+	OnBegin func(who string)
+	// OnEnd, if set, is told when it stops: bye says that the remote let
+	// the sound go (its call ended), rather than the stream breaking.
+	// Neither may block.
+	OnEnd func(who string, bye bool)
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -209,6 +218,7 @@ func (a *Agent) serve(nc net.Conn) {
 
 	link := &socketLink{}
 	var startOnce sync.Once
+	var bye atomic.Bool
 	c := newConn(nc, func(t Type, m any) {
 		switch t {
 		case TypeStart:
@@ -221,6 +231,8 @@ func (a *Agent) serve(nc net.Conn) {
 			link.receive(m.(Packet))
 		case TypeMute:
 			snd.SetMuted(m.(bool))
+		case TypeBye:
+			bye.Store(true)
 		case TypeMedia:
 			ms := m.(rtc.MediaStats)
 			link.media.Store(&ms)
@@ -233,6 +245,13 @@ func (a *Agent) serve(nc net.Conn) {
 	a.mu.Unlock()
 	a.logf("agent: a remote parley uses the sound: in %s, out %s", in, out)
 	c.run()
+	who := cleanWho(open.Who)
+	if a.OnBegin != nil {
+		a.OnBegin(who)
+	}
+	if a.OnEnd != nil {
+		defer func() { a.OnEnd(who, bye.Load()) }()
+	}
 
 	tick := time.NewTicker(statsEvery)
 	defer tick.Stop()
@@ -258,11 +277,26 @@ func (a *Agent) serve(nc net.Conn) {
 	a.total = a.total.add(counters)
 	a.current = nil
 	a.mu.Unlock()
-	why := "the remote parley closed it"
-	if err := c.Err(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+	why := "the stream ended without a bye: the SSH connection or the remote parley went away"
+	if bye.Load() {
+		why = "the remote parley let it go"
+	} else if err := c.Err(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
 		why = err.Error()
 	}
 	a.logf("agent: the call's sound ended (%s): %v", why, counters)
+}
+
+// maxWho bounds the remote's OpenMsg.Who as the agent's user sees it.
+const maxWho = 120
+
+// cleanWho makes the remote's word for itself safe for a terminal: one
+// line of printable text, at most maxWho runes.
+func cleanWho(s string) string {
+	s = strings.Join(strings.Fields(safetext.Clean(s)), " ")
+	if r := []rune(s); len(r) > maxWho {
+		s = string(r[:maxWho]) + "…"
+	}
+	return s
 }
 
 // socketLink is the laptop's voice.Link: its packets go to the remote

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -24,6 +25,8 @@ type Options struct {
 	// OnLevels, if set, is called with the agent's levels as they
 	// arrive; it must not block.
 	OnLevels func(voice.Levels)
+	// Who says which parley this is, for the agent's user (OpenMsg.Who).
+	Who string
 }
 
 // noDevice is an agent that found no microphone or speaker.
@@ -78,7 +81,7 @@ func start(nc net.Conn, o Options) (*Sound, error) {
 	if err := clientHandshake(nc); err != nil {
 		return nil, err
 	}
-	open, _ := json.Marshal(OpenMsg{FrameMS: int(o.Encoder.Frame / time.Millisecond), Bitrate: o.Encoder.Bitrate, DTX: o.Encoder.DTX})
+	open, _ := json.Marshal(OpenMsg{FrameMS: int(o.Encoder.Frame / time.Millisecond), Bitrate: o.Encoder.Bitrate, DTX: o.Encoder.DTX, Who: o.Who})
 	if err := writeFrame(nc, TypeOpen, open, handshakeTimeout); err != nil {
 		return nil, fmt.Errorf("ask the audio agent for its sound: %w", err)
 	}
@@ -213,6 +216,16 @@ func (s *Sound) Counters() Counters { return s.c.counters() }
 // ErrLost is an agent that has gone: ssh ended or the link is down.
 var ErrLost = errors.New("the audio agent is gone")
 
+// reattach is what the user runs on their computer to lend this call
+// its sound again.
+func reattach() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "HOST"
+	}
+	return "'parley ssh --attach " + host + "' on your computer"
+}
+
 // Err reports a lost agent (matching ErrLost), or the agent's own sound
 // failing.
 func (s *Sound) Err() error {
@@ -224,7 +237,7 @@ func (s *Sound) Err() error {
 		if !closed {
 			err := s.c.Err()
 			if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("%w: the SSH connection or 'parley ssh' ended", ErrLost)
+				return fmt.Errorf("%w: the SSH connection or 'parley ssh' ended (%s brings it back)", ErrLost, reattach())
 			}
 			return fmt.Errorf("%w: %v", ErrLost, err)
 		}
@@ -254,6 +267,6 @@ func (s *Sound) Close() error {
 	}
 	close(s.quit)
 	<-s.done
-	s.c.close()
+	s.c.bye(TypeBye) // the agent's user hears that the call let it go
 	return nil
 }

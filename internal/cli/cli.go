@@ -76,6 +76,10 @@ func newSession(cfg config, log, soundLog io.Writer, say func(string)) (*callSes
 		return nil, err
 	}
 	s := &callSession{Session: session.New(c), cfg: cfg, log: soundLog}
+	if inSSH() && cfg.agent != "none" {
+		// Without sound here, 'parley ssh --attach' may lend it later.
+		s.KeepLooking()
+	}
 	s.Open(opener(cfg, soundLog, say))
 	return s, nil
 }
@@ -95,8 +99,15 @@ type callSession struct {
 	log io.Writer
 }
 
+// errAgentDevices refuses a device switch while the sound is an audio
+// agent's: its devices are on the computer running 'parley ssh'.
+var errAgentDevices = errors.New("the sound is your own computer's, lent by 'parley ssh': choose its devices there, with parley ssh --audio-in NAME and --audio-out NAME")
+
 // Devices lists the microphones and the speakers, for the TUI's picker.
 func (c *callSession) Devices() (mics, speakers []tui.Device, err error) {
+	if _, ok := c.Sound().(*agent.Sound); ok {
+		return nil, nil, errAgentDevices
+	}
 	l, err := audio.Devices(audio.BackendAuto)
 	if err != nil {
 		return nil, nil, err
@@ -120,6 +131,9 @@ func (c *callSession) Devices() (mics, speakers []tui.Device, err error) {
 // UseDevice switches the microphone (input) or the speaker to the device
 // name names, as --audio-in and --audio-out take it.
 func (c *callSession) UseDevice(input bool, name string) error {
+	if _, ok := c.Sound().(*agent.Sound); ok {
+		return errAgentDevices
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cfg := c.cfg

@@ -20,13 +20,18 @@ import (
 const textOnly = "no microphone or speaker found — text only; see 'parley devices'"
 
 // textOnlySSH is textOnly in an SSH session: it says how to talk through
-// the user's own computer instead.
-func textOnlySSH() string {
+// the user's own computer instead. A call that looks for an agent
+// (looking: not --agent none) can be lent one as it goes.
+func textOnlySSH(looking bool) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "HOST"
 	}
-	return "no microphone or speaker here — text only; run 'parley ssh " + host + "' on your own computer to talk through its, " +
+	ssh := "run 'parley ssh " + host + "' on your own computer to talk through its, "
+	if looking {
+		ssh = "run 'parley ssh --attach " + host + "' on your own computer to lend this call its microphone and speaker, "
+	}
+	return "no microphone or speaker here — text only; " + ssh +
 		"or log in with ssh -R /tmp/pulse.sock:/run/user/UID/pulse/native " + host + " and run PULSE_SERVER=unix:/tmp/pulse.sock parley"
 }
 
@@ -63,7 +68,7 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s sessio
 	if errors.Is(err, audio.ErrNoDevice) {
 		logf("audio: %v", err)
 		if inSSH() {
-			return nil, textOnlySSH(), nil
+			return nil, textOnlySSH(cfg.agent != "none"), nil
 		}
 		return nil, textOnly, nil
 	}
@@ -84,7 +89,7 @@ func openSound(cfg config, log io.Writer, onLevels func(voice.Levels)) (s sessio
 // or found: the local devices are then tried. An agent asked for that
 // cannot be used makes the call text only, with a note saying why.
 func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels)) (*agent.Sound, string) {
-	o := agent.Options{Encoder: cfg.encoder, OnLevels: onLevels}
+	o := agent.Options{Encoder: cfg.encoder, OnLevels: onLevels, Who: agentWho()}
 	var s *agent.Sound
 	var err error
 	if cfg.agent != "" {
@@ -117,6 +122,22 @@ func openAgent(cfg config, logf func(string, ...any), onLevels func(voice.Levels
 	in, out := s.Names()
 	logf("audio: the audio agent at %s: in %s, out %s", s.Path(), in, out)
 	return s, ""
+}
+
+// agentWho says which parley this is, for the user of the agent on the
+// other computer ('parley ssh --attach' says whose call took its sound).
+func agentWho() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "the host"
+	}
+	w := fmt.Sprintf("parley (pid %d) on %s", os.Getpid(), host)
+	if os.Getenv("TMUX") != "" {
+		w += ", in tmux"
+	} else if os.Getenv("STY") != "" {
+		w += ", in screen"
+	}
+	return w
 }
 
 // opener opens the call's sound as the flags ask, for a session to run

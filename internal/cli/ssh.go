@@ -28,6 +28,7 @@ microphone and speaker
 
 Usage:
   parley ssh [flags] DESTINATION [-- PARLEY-ARGS…]
+  parley ssh --attach [flags] DESTINATION [-- COMMAND…]
 
 It serves this computer's sound as an audio agent on a private socket, has
 ssh forward the socket to DESTINATION (-R), and runs parley there with
@@ -35,14 +36,24 @@ PARLEY-ARGS (none: its terminal UI) using the agent as its microphone and
 speaker. Only Opus crosses the SSH connection, about 40 kb/s each way.
 DESTINATION needs parley too; this computer needs parley and ssh.
 
+With --attach it starts no parley there: it lends the sound to one already
+running on DESTINATION in an SSH session (in tmux or screen, say, or one
+whose connection dropped: that one went on as text only, and looks for a
+new agent every second). It says in one line which parley took the sound,
+and ends when that parley lets it go (its call hung up) or on Ctrl+C. Given
+a COMMAND, ssh runs it there meanwhile (tmux attach, say; its words joined
+as ssh joins them) and parley ssh ends with it, with its exit status.
+
 Flags:
 `
 
 const sshExamples = `
 Examples:
-  parley ssh me@host                         the terminal UI on host
-  parley ssh me@host -- call --headless      a call driven by JSON lines
+  parley ssh me@host                          the terminal UI on host
+  parley ssh me@host -- call --headless       a call driven by JSON lines
   parley ssh --ssh "ssh -p 2222 -i ~/.ssh/work" --remote bin/parley me@host
+  parley ssh --attach me@host                 lend the sound to the parley in tmux there
+  parley ssh --attach me@host -- tmux attach  …and see its screen
 `
 
 // sshConfig is what parley ssh's command line asks for.
@@ -51,6 +62,7 @@ type sshConfig struct {
 	audioIn, audioOut string
 	logPath           string
 	processing        voice.Processing
+	attach            bool
 	dest              string
 	args              []string
 }
@@ -64,6 +76,7 @@ func newSSHFlagSet(c *sshConfig) *flag.FlagSet {
 	fs.StringVar(&c.audioIn, "audio-in", "", "this computer's input: a device `NAME|INDEX` (see 'parley devices'), FILE.wav, tone or none")
 	fs.StringVar(&c.audioOut, "audio-out", "", "this computer's output: a device `NAME|INDEX`, FILE.wav or none")
 	fs.StringVar(&c.logPath, "log", "", "log `FILE` (default: parley.log in the XDG state directory, with a terminal)")
+	fs.BoolVar(&c.attach, "attach", false, "lend the sound to a parley already running on DESTINATION (in tmux, say) rather than start one; after -- a COMMAND to run there meanwhile")
 	fs.BoolVar(&c.processing.AEC, "aec", true, "echo cancellation here, where the speaker is (with devices)")
 	fs.BoolVar(&c.processing.NS, "ns", true, "noise suppression for this computer's microphone (with devices)")
 	fs.BoolVar(&c.processing.AGC, "agc", true, "automatic gain control for this computer's microphone (with devices)")
@@ -181,6 +194,69 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		},
 		Logf: logf,
 	}
+	remoteSock := agent.NewRemoteSocket()
+	argv := append(sshArgv[1:len(sshArgv):len(sshArgv)],
+		"-R", remoteSock+":"+local,
+		// Without the forward the remote parley would have no sound: say
+		// so rather than go on.
+		"-o", "ExitOnForwardFailure=yes")
+	// forwardOnly: --attach with no COMMAND, ssh runs nothing (-N) and
+	// only holds the forward open.
+	forwardOnly := sc.attach && len(sc.args) == 0
+	useTTY := tty && !headlessArgs(sc.args)
+	if sc.attach {
+		useTTY = tty && !forwardOnly
+	}
+	if useTTY {
+		// The remote parley's terminal UI needs one (or the COMMAND's,
+		// tmux attach); JSON lines do not want one (a terminal would echo
+		// stdin and end lines in \r\n).
+		argv = append(argv, "-t")
+	}
+	switch {
+	case forwardOnly:
+		argv = append(argv, "-N", sc.dest)
+	case sc.attach:
+		// The COMMAND's words joined as ssh joins them, for the remote
+		// shell to split.
+		argv = append(argv, sc.dest, strings.Join(sc.args, " "))
+	default:
+		argv = append(argv, sc.dest, remotePath(sc.remote)+" "+shellJoin(remoteArgs(sc.args, remoteSock)))
+	}
+
+	// With --attach, which parley took the sound, and when it lets it go:
+	// without a COMMAND, that ends parley ssh.
+	released := make(chan struct{})
+	if sc.attach {
+		say := l.out
+		if useTTY {
+			say = l.log // the COMMAND's screen
+		}
+		var once sync.Once
+		a.OnBegin = func(who string) {
+			if who == "" {
+				who = "a parley"
+			}
+			fmt.Fprintf(say, "parley ssh: lent this computer's sound to %s\n", who)
+		}
+		a.OnEnd = func(who string, bye bool) {
+			if who == "" {
+				who = "the parley"
+			}
+			if !bye {
+				// The stream broke: ssh says why, or the parley there
+				// reconnects through the forward.
+				fmt.Fprintf(l.log, "parley ssh: the stream to %s broke\n", who)
+				return
+			}
+			if forwardOnly {
+				fmt.Fprintf(say, "parley ssh: %s let the sound go (its call ended); ending\n", who)
+				once.Do(func() { close(released) })
+				return
+			}
+			fmt.Fprintf(say, "parley ssh: %s let the sound go (its call ended)\n", who)
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(ln) }()
 	defer func() {
@@ -190,19 +266,6 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 	}()
 
-	remoteSock := agent.NewRemoteSocket()
-	argv := append(sshArgv[1:len(sshArgv):len(sshArgv)],
-		"-R", remoteSock+":"+local,
-		// Without the forward the remote parley would have no sound: say
-		// so rather than go on.
-		"-o", "ExitOnForwardFailure=yes")
-	useTTY := tty && !headlessArgs(sc.args)
-	if useTTY {
-		// The remote parley's terminal UI needs one; JSON lines do not
-		// want one (a terminal would echo stdin and end lines in \r\n).
-		argv = append(argv, "-t")
-	}
-	argv = append(argv, sc.dest, remotePath(sc.remote)+" "+shellJoin(remoteArgs(sc.args, remoteSock)))
 	var cmd *exec.Cmd
 	if !useTTY && runtime.GOOS != "windows" {
 		// ssh keeps ignoring SIGINT if it starts with it ignored: Ctrl+C
@@ -215,9 +278,13 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	cmd.Stdout, cmd.Stderr = stdout, l.out
 	hangUp := func() {}
-	if useTTY {
+	wait := hangUpWait
+	switch {
+	case forwardOnly:
+		wait = 0 // nothing there to hang up: ssh is ended at once
+	case useTTY:
 		cmd.Stdin = stdin // the terminal itself, for ssh to make raw
-	} else {
+	default:
 		w, err := cmd.StdinPipe()
 		if err != nil {
 			return fail(err)
@@ -228,28 +295,40 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("run %s: %w", sshArgv[0], err))
 	}
+	if forwardOnly {
+		fmt.Fprintf(l.out, "parley ssh: this computer's sound waits on %s for a parley running there in an SSH session (it takes it within a second); Ctrl+C ends\n", sc.dest)
+	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
+	// end waits up to d for ssh to end by itself, then ends it.
+	end := func(d time.Duration) error {
+		select {
+		case err := <-waited:
+			return err
+		case <-time.After(d):
+		}
+		if cmd.Process.Signal(syscall.SIGTERM) != nil {
+			cmd.Process.Kill()
+		}
+		select {
+		case err := <-waited:
+			return err
+		case <-time.After(3 * time.Second):
+			cmd.Process.Kill()
+			return <-waited
+		}
+	}
 	select {
 	case err = <-waited:
+	case <-released:
+		end(0)
+		err = nil
 	case <-ctx.Done():
 		// Ctrl+C, or a signal: the remote parley reads EOF and hangs up,
 		// as a headless parley does, and ssh ends with it; or, after a
 		// while, ssh is ended, and the remote parley with it.
 		hangUp()
-		select {
-		case err = <-waited:
-		case <-time.After(hangUpWait):
-			if cmd.Process.Signal(syscall.SIGTERM) != nil {
-				cmd.Process.Kill()
-			}
-			select {
-			case err = <-waited:
-			case <-time.After(3 * time.Second):
-				cmd.Process.Kill()
-				err = <-waited
-			}
-		}
+		err = end(wait)
 	}
 	a.Close()
 	if c := a.Counters(); c != (agent.Counters{}) {
@@ -273,10 +352,17 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 255
 	case errors.As(err, &ee) && (ee.ExitCode() == 126 || ee.ExitCode() == 127):
 		// The remote shell's: no such command, or not executable.
+		if sc.attach {
+			fmt.Fprintf(l.out, "parley ssh: the host could not run %s\n", strings.Join(sc.args, " "))
+			return ee.ExitCode()
+		}
 		fmt.Fprintf(l.out, "parley ssh: the host could not run %s: install parley there, or give its path with --remote\n", shellQuote(sc.remote))
 		return ee.ExitCode()
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
 		return ee.ExitCode()
+	case errors.As(err, &ee):
+		fmt.Fprintf(l.out, "parley ssh: %s was ended by a signal (%v): the SSH connection is gone\n", sshArgv[0], ee.ProcessState)
+		return ExitFailure
 	}
 	return fail(err)
 }

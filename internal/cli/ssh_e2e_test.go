@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"parley/internal/agent"
 	"parley/internal/speech"
 	"parley/internal/sshtest"
+	"parley/internal/syncbuf"
 )
 
 // TestSSHSpeech runs 'parley ssh' to a real OpenSSH server on loopback: a
@@ -274,5 +276,223 @@ func TestSSHNoRemoteParley(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "parley ssh: the host could not run /nonexistent/parley: install parley there, or give its path with --remote") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// attached is a 'parley ssh --attach' process: only its stderr says
+// anything.
+type attached struct {
+	cmd    *exec.Cmd
+	stderr *syncbuf.Buffer
+	done   chan struct{}
+	err    error
+}
+
+func startAttach(t *testing.T, bin string, srv *sshtest.Server) *attached {
+	t.Helper()
+	a := &attached{stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
+	a.cmd = exec.Command(bin, "ssh", "--attach", "--ssh", srv.CommandLine(), "--audio-in", "tone", "--audio-out", "none", sshtest.Destination)
+	a.cmd.Stderr = a.stderr
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.err = a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		a.cmd.Process.Kill()
+		<-a.done
+		if t.Failed() {
+			t.Logf("parley ssh --attach's stderr:\n%s", a.stderr.String())
+		}
+	})
+	return a
+}
+
+// socket waits for the agent's socket to be there on the "remote" side,
+// forwarded by sshd, and returns its path.
+func (a *attached) socket(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := regexp.MustCompile(`-R (/tmp/parley-agent-[0-9a-f]+\.sock):`).FindStringSubmatch(a.stderr.String()); m != nil {
+			if agent.Check(m[1]) == nil {
+				return m[1]
+			}
+		}
+		select {
+		case <-a.done:
+			t.Fatalf("parley ssh --attach ended: %v\n%s", a.err, a.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no forwarded socket within 20 s:\n%s", a.stderr.String())
+	return ""
+}
+
+// waitFor waits up to d for a line of a's stderr matching re.
+func (a *attached) waitFor(t *testing.T, d time.Duration, re string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !regexp.MustCompile(re).MatchString(a.stderr.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("parley ssh --attach did not say %q within %v:\n%s", re, d, a.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// flowing waits for a stats line of p's with the agent carrying at least
+// n packets each way, and returns it.
+func flowing(t *testing.T, p *peer, n float64) map[string]any {
+	t.Helper()
+	for {
+		st := p.next("stats")
+		in, _ := st["agent_packets_in"].(float64)
+		out, _ := st["agent_packets_out"].(float64)
+		if in >= n && out >= n {
+			return st
+		}
+	}
+}
+
+// TestSSHDropped lends a running, text-only parley in an SSH session
+// the sound of 'parley ssh --attach', drops the SSH connection under its
+// call, and reconnects with another 'parley ssh --attach': the remote
+// parley goes text only with a one-line notice, then finds the new agent
+// and the sound flows again. The remote parley must outlive its SSH
+// connection, as it would in tmux: the test starts it itself, as this
+// user on this machine (the sshd's host), with the environment an SSH
+// session there has (SSH_CONNECTION, and PULSE_SERVER pointing nowhere,
+// as the server's SetEnv gives) rather than through sshd, so that killing
+// ssh does not end it. The agents and the drop are real: sshd forwards
+// each 'parley ssh --attach's socket into /tmp, and ssh is killed with
+// SIGKILL, as a dead link ends it. It runs alone, as TestSSHRemote does,
+// so that no other test's agent is there to be found.
+func TestSSHDropped(t *testing.T) {
+	srv := sshtest.Start(t, sshtest.Options{})
+	bin := parleyBinary(t)
+
+	// The remote parley starts text only, as one started in tmux over a
+	// plain ssh would, and keeps looking for an agent.
+	log := filepath.Join(t.TempDir(), "remote.log")
+	env := append(os.Environ(), "SSH_CONNECTION=127.0.0.1 50000 127.0.0.1 "+strconv.Itoa(srv.Port), "PULSE_SERVER=unix:/nonexistent")
+	remote := startRaw(t, bin, env, "remote", "call", "--headless", "--stun", "none", "--iface", "lo", "--loopback", "--stats", "--log", log)
+	invite := remote.next("invite")["code"].(string)
+	peer := startPeer(t, "peer", "join", invite, "--audio-in", "tone")
+	remote.send(peer.next("answer")["code"].(string))
+	for remote.next("state")["state"] != "connected" {
+	}
+	first := startAttach(t, bin, srv)
+	sock1 := first.socket(t)
+	there := time.Now()
+	if found := remote.next("audio"); found["state"] != "on" || !strings.HasPrefix(found["message"].(string), "found sound: in tone") {
+		t.Errorf("the remote said %v; want the agent's sound found", found)
+	}
+	t.Logf("the text-only remote found the first agent %v after its socket was there", time.Since(there).Round(time.Millisecond))
+	first.waitFor(t, 5*time.Second, `parley ssh: lent this computer's sound to parley \(pid `+strconv.Itoa(remote.cmd.Process.Pid)+`\) on `)
+	st := flowing(t, remote, 25)
+	t.Logf("through the first agent: %v packets in, %v out", st["agent_packets_in"], st["agent_packets_out"])
+
+	// The link drops: ssh dies.
+	out, _ := exec.Command("pgrep", "-f", "^ssh .* -R "+sock1+":").Output()
+	pids := strings.Fields(string(out))
+	if len(pids) != 1 {
+		t.Fatalf("pgrep found ssh as %q; want one process", pids)
+	}
+	dropped := time.Now()
+	exec.Command("kill", "-KILL", pids[0]).Run()
+	lost := remote.next("audio")
+	t.Logf("the remote said %v after %v", lost, time.Since(dropped).Round(time.Millisecond))
+	if lost["state"] != "lost" || !strings.Contains(lost["message"].(string), "text only until it is back") ||
+		!strings.Contains(lost["message"].(string), "parley ssh --attach") {
+		t.Errorf("the remote said %v; want the sound lost, text only until it is back, and how to bring it back", lost)
+	}
+	if d := time.Since(dropped); d > 3*time.Second {
+		t.Errorf("the remote noticed the lost agent after %v; want within 3 s", d)
+	}
+	select {
+	case <-first.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("parley ssh --attach did not end with its ssh")
+	}
+	var ee *exec.ExitError
+	if !errors.As(first.err, &ee) || ee.ExitCode() == 0 {
+		t.Errorf("the first parley ssh --attach: %v; want a failure", first.err)
+	}
+	if !strings.Contains(first.stderr.String(), "the SSH connection is gone") {
+		t.Errorf("the first parley ssh --attach did not say the connection is gone:\n%s", first.stderr.String())
+	}
+	t.Logf("the first parley ssh --attach said:\n%s", first.stderr.String())
+	// Chat goes on meanwhile.
+	remote.send("still here")
+	for peer.next("chat")["text"] != "still here" {
+	}
+
+	// Reconnect: the running parley finds the new agent.
+	second := startAttach(t, bin, srv)
+	sock2 := second.socket(t)
+	found := time.Now()
+	back := remote.next("audio")
+	took := time.Since(found)
+	t.Logf("the remote said %v %v after the new socket was there", back, took.Round(time.Millisecond))
+	if back["state"] != "on" {
+		t.Errorf("the remote said %v; want the sound back", back)
+	}
+	if took > 3*time.Second {
+		t.Errorf("the remote found the new agent after %v; want within about a second (3 s at most)", took)
+	}
+	second.waitFor(t, 5*time.Second, `parley ssh: lent this computer's sound to parley \(pid `+strconv.Itoa(remote.cmd.Process.Pid)+`\) on `)
+	st = flowing(t, remote, 25)
+	t.Logf("through the second agent: %v packets in, %v out", st["agent_packets_in"], st["agent_packets_out"])
+	// A device switch there is refused: the devices are the laptop's.
+	remote.send("/in tone")
+	if e := remote.next("error"); !strings.Contains(e["message"].(string), "parley ssh --audio-in NAME") {
+		t.Errorf("/in through the agent: %v; want it refused, saying where to switch", e)
+	}
+	if b, _ := os.ReadFile(log); !strings.Contains(string(b), "the audio agent at "+sock2) {
+		t.Errorf("the remote's log does not name the new agent %s:\n%s", sock2, b)
+	}
+	if _, err := os.Lstat(sock1); !os.IsNotExist(err) {
+		t.Errorf("the dead agent's socket %s is still there: %v", sock1, err)
+	}
+
+	// The remote hangs up: parley ssh --attach lets go and ends.
+	remote.send("/quit")
+	if _, code := remote.rest(); code != 0 {
+		t.Errorf("the remote exited %d", code)
+	}
+	select {
+	case <-second.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("parley ssh --attach did not end when the remote hung up")
+	}
+	if second.err != nil {
+		t.Errorf("the second parley ssh --attach: %v; want status 0", second.err)
+	}
+	for _, want := range []string{"let the sound go (its call ended); ending", "parley ssh: the audio agent carried "} {
+		if !strings.Contains(second.stderr.String(), want) {
+			t.Errorf("the second parley ssh --attach did not say %q:\n%s", want, second.stderr.String())
+		}
+	}
+	t.Logf("the second parley ssh --attach said:\n%s", second.stderr.String())
+	agent.Remove(sock2) // the remote found it, and leaves it
+}
+
+// TestSSHAttachCommand: 'parley ssh --attach DEST -- COMMAND' runs the
+// COMMAND there, as ssh would (its words joined for the remote shell),
+// with the agent forwarded meanwhile, and ends with its status.
+func TestSSHAttachCommand(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	cmd := exec.Command(parleyBinary(t), "ssh", "--attach", "--ssh", srv.CommandLine(), "--audio-in", "none", "--audio-out", "none", sshtest.Destination, "--",
+		"for s in /tmp/parley-agent-*.sock; do test -S $s && echo forwarded && break; done; exit 3")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("parley ssh --attach: %v; want the COMMAND's status 3\n%s", err, stderr.String())
+	}
+	if string(out) != "forwarded\n" {
+		t.Errorf("stdout %q; want the COMMAND's, with the agent's socket there", out)
 	}
 }

@@ -134,8 +134,9 @@ type LevelsEvent struct {
 // found): the peer is heard, and there is nothing to mute. In and Out
 // name the devices. Fault, when set, says that the sound failed mid-call
 // and what happened (the call goes on as text only); Back, that it came
-// back after a fault; Switched, that other devices were asked for and
-// are in use now.
+// back after a fault; Found, that a text-only call that kept looking
+// (in an SSH session, for 'parley ssh --attach') found one; Switched,
+// that other devices were asked for and are in use now.
 type AudioEvent struct {
 	Available bool
 	Note      string
@@ -143,6 +144,7 @@ type AudioEvent struct {
 	In, Out   string
 	Fault     string
 	Back      bool
+	Found     bool
 	Switched  bool
 }
 

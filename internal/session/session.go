@@ -82,6 +82,7 @@ type Session struct {
 	// run's own
 	connected bool // the call has connected
 	lost      bool // the sound was lost and is being reopened
+	looked    bool // the call was text only, and kept looking
 
 	mu      sync.Mutex
 	sound   Sound // nil: text only, lost, or not open yet
@@ -89,6 +90,7 @@ type Session struct {
 	begun   bool
 	started bool // the sound has been started
 	closed  bool
+	looking bool // a text-only call looks for a sound every reopenEvery
 }
 
 type opened struct {
@@ -96,6 +98,7 @@ type opened struct {
 	note     string
 	err      error
 	switched Opener // the opener switched to, for a switch
+	looking  bool   // text only for now: the session goes on looking
 }
 
 // New returns a Session for call that has not begun: Begin or Open
@@ -134,6 +137,17 @@ func (s *Session) Begin(sound Sound, note string) {
 	s.start(nil)
 }
 
+// KeepLooking has a call that opens text only (no sound found, and no
+// error) look again every reopenEvery, quietly, until a sound opens; an
+// AudioEvent with Found set says so. It is for a parley in an SSH session,
+// whose sound 'parley ssh --attach' may lend it later. Call it before
+// Open.
+func (s *Session) KeepLooking() {
+	s.mu.Lock()
+	s.looking = true
+	s.mu.Unlock()
+}
+
 // Open starts the session and opens its sound off the call's path, so
 // that the invite, the answer and hanging up never wait for a sound
 // system. An AudioEvent says what there is once open returns: until then
@@ -169,15 +183,21 @@ func (s *Session) opening(failed Sound) {
 	if failed != nil {
 		failed.Close()
 	}
+	told := false // looking: the text-only call has been said
 	for {
 		s.mu.Lock()
 		open := s.opener // a Switch may change it meanwhile
+		switchedIn := told && s.sound != nil
 		s.mu.Unlock()
+		if switchedIn {
+			return // looking, and a Switch found a sound meanwhile
+		}
 		sound, note, err := open(s.OnLevels)
 		reopen := failed != nil && (err != nil || sound == nil)
 		s.mu.Lock()
+		look := failed == nil && s.looking && err == nil && sound == nil
 		closed := s.closed
-		if !closed && !reopen && err == nil {
+		if !closed && !reopen && !look && err == nil {
 			s.sound = sound // for Close to close from now on
 			if sound != nil && s.muted {
 				sound.SetMuted(true)
@@ -190,7 +210,11 @@ func (s *Session) opening(failed Sound) {
 			}
 			return
 		}
-		if !reopen {
+		if look && !told {
+			told = true
+			s.hand(opened{note: note, looking: true})
+		}
+		if !reopen && !look {
 			s.hand(opened{sound: sound, note: note, err: err})
 			return
 		}
@@ -313,6 +337,11 @@ func (s *Session) open(o opened) event.Event {
 	a := event.AudioEvent{Available: o.sound != nil, Note: o.note, Back: s.lost && o.switched == nil, Switched: o.switched != nil}
 	if o.sound != nil {
 		a.In, a.Out = o.sound.Names()
+		a.Found = s.looked && !a.Back && !a.Switched
+		s.looked = false
+	}
+	if o.looking {
+		s.looked = true
 	}
 	s.lost = false
 	mic := s.mic
@@ -437,6 +466,10 @@ func (s *Session) getSound() Sound {
 	defer s.mu.Unlock()
 	return s.sound
 }
+
+// Sound returns the call's sound: nil while it is text only, lost or not
+// open yet.
+func (s *Session) Sound() Sound { return s.getSound() }
 
 // HasSound reports whether the call has sound (open, and not lost).
 func (s *Session) HasSound() bool { return s.getSound() != nil }

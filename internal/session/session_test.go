@@ -454,3 +454,39 @@ func TestSwitch(t *testing.T) {
 		t.Errorf("old closed %d times, new started %d; want once each", closed, fresh.startCount())
 	}
 }
+
+// TestKeepLooking: a call that opens text only, told to keep looking,
+// says so once, looks again every reopenEvery, and starts the sound it
+// finds (connected meanwhile), with Found.
+func TestKeepLooking(t *testing.T) {
+	found := &fakeSound{}
+	var mu sync.Mutex
+	opens := 0
+	c := newFakeCall()
+	s := New(c)
+	s.KeepLooking()
+	start := time.Now()
+	s.Open(func(func(voice.Levels)) (Sound, string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if opens++; opens <= 2 {
+			return nil, "no microphone or speaker here — text only", nil
+		}
+		return found, "", nil
+	})
+	defer s.Close()
+	if e := next(t, s); e != (event.AudioEvent{Note: "no microphone or speaker here — text only"}) {
+		t.Fatalf("got %#v; want text only, once", e)
+	}
+	c.events <- event.StateEvent{State: event.StateConnected}
+	next(t, s)
+	if e := next(t, s); e != (event.AudioEvent{Available: true, In: "Mic", Out: "Speaker", Found: true}) {
+		t.Fatalf("got %#v; want the sound found", e)
+	}
+	if d := time.Since(start); d < 2*reopenEvery || d > 3*reopenEvery+time.Second {
+		t.Errorf("found after %v; want after the two text-only tries, about %v", d, 2*reopenEvery)
+	}
+	if found.startCount() != 1 || !s.HasSound() {
+		t.Errorf("the found sound started %d times, HasSound %v; want 1, true", found.startCount(), s.HasSound())
+	}
+}
