@@ -49,8 +49,8 @@ func tamperFingerprint(t *testing.T, code string, kind Kind, sdpForm bool) strin
 // peer, whose own check passes, sends chat and audio from the start.
 func TestPeerCertificateMismatch(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		sdp     bool
+		name     string
+		sdp      bool
 		inInvite bool // the invite is tampered (the joiner is fooled), else the answer
 	}{
 		{"code/invite", false, true},
