@@ -29,7 +29,10 @@
 //	              and the secret: bytes 0–5 and 6–23, in unpadded base64),
 //	              and so is the SSRC of the sender's audio stream (the
 //	              first 4 bytes of SHA-256 of "parley ssrc\0" and the
-//	              secret, or 1 where they are 0)
+//	              secret, or 1 where they are 0); the username fragment
+//	              and the SSRC go over the network in the clear, but as
+//	              hashes of the secret they give away neither it nor the
+//	              password
 //	13      12    the first 12 bytes (96 bits) of the SHA-256 fingerprint
 //	              of the sender's DTLS certificate
 //	25      2     answers only: the invite's tag (the first two bytes of
