@@ -192,3 +192,43 @@ func TestPeerCertificateMismatch(t *testing.T) {
 		})
 	}
 }
+
+// watchedRW is a chat channel that records being read or written.
+type watchedRW struct{ touched atomic.Int32 }
+
+func (w *watchedRW) Read([]byte) (int, error)  { w.touched.Add(1); select {} }
+func (w *watchedRW) Write([]byte) (int, error) { w.touched.Add(1); return 0, nil }
+func (w *watchedRW) ReadDataChannel([]byte) (int, bool, error) {
+	w.touched.Add(1)
+	select {}
+}
+func (w *watchedRW) WriteDataChannel([]byte, bool) (int, error) { w.touched.Add(1); return 0, nil }
+func (w *watchedRW) Close() error                               { return nil }
+
+// TestChatWaitsForPeerCheck: a chat channel that opens before the peer's
+// certificate is checked is held, neither read nor written, and chat
+// counts as not open, with a message queued meanwhile.
+func TestChatWaitsForPeerCheck(t *testing.T) {
+	c, err := New(loopbackConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rw := &watchedRW{}
+	c.post(func() { c.chatOpened(rw) })
+	if _, err := c.Send("before the check"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	state := make(chan [3]any, 1)
+	c.post(func() { state <- [3]any{c.dcOpen, c.chatRW == rw, len(c.outbox)} })
+	if s := <-state; s != [3]any{false, true, 1} {
+		t.Errorf("before the check: chat open %v, channel held %v, %v messages queued; want false, true, 1", s[0], s[1], s[2])
+	}
+	if n := rw.touched.Load(); n != 0 {
+		t.Errorf("the channel was read or written %d times before the check", n)
+	}
+	if err := c.WriteAudio(&rtp.Packet{Header: rtp.Header{Version: 2}}); err != nil {
+		t.Errorf("WriteAudio before the check = %v; want nil (dropped)", err)
+	}
+}
