@@ -1,10 +1,12 @@
 package rtc
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 )
 
 // laptop is the interface list of a laptop on Wi-Fi with IPv6 (SLAAC with
@@ -160,24 +162,30 @@ func TestIPFilter(t *testing.T) {
 }
 
 // TestSystemIfaces: the system's list (netlink on Linux) has the
-// addresses the standard library sees, interface by interface.
+// addresses the standard library sees, interface by interface. Other
+// tests on this machine may add and remove interfaces meanwhile, so the
+// two are read again, a few times, until they agree.
 func TestSystemIfaces(t *testing.T) {
-	sys, std := systemIfaces(), portableIfaces()
-	if len(sys) != len(std) {
-		t.Fatalf("systemIfaces has %d interfaces, net.Interfaces %d", len(sys), len(std))
-	}
-	for i := range sys {
-		key := func(as []hostAddr) []string {
-			var out []string
-			for _, a := range as {
-				out = append(out, a.Addr.String())
+	key := func(ifs []hostIface) []string {
+		var out []string
+		for _, i := range ifs {
+			var as []string
+			for _, a := range i.Addrs {
+				as = append(as, a.Addr.String())
 			}
-			slices.Sort(out)
-			return out
+			slices.Sort(as)
+			out = append(out, fmt.Sprint(i.Name, as))
 		}
-		if sys[i].Name != std[i].Name || !slices.Equal(key(sys[i].Addrs), key(std[i].Addrs)) {
-			t.Errorf("interface %d: system %s %v, standard library %s %v", i, sys[i].Name, key(sys[i].Addrs), std[i].Name, key(std[i].Addrs))
-		}
-		t.Logf("%s: %+v", sys[i].Name, sys[i].Addrs)
+		return out
 	}
+	var sys, std []string
+	for range 10 {
+		sys, std = key(systemIfaces()), key(portableIfaces())
+		if slices.Equal(sys, std) {
+			t.Logf("%q", sys)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("systemIfaces: %q\nnet.Interfaces: %q", sys, std)
 }
