@@ -4,8 +4,8 @@
 // Standard output carries JSON lines, one object per event, each with a
 // "type":
 //
-//	{"type":"invite","code":"PLYI…"}          caller, first line
-//	{"type":"answer","code":"PLYA…"}          callee, first line
+//	{"type":"invite","code":"PLI…"}           caller, first line
+//	{"type":"answer","code":"PLA…"}           callee, first line
 //	{"type":"state","state":"connected","route":"host"}
 //	{"type":"chat","from":"peer","text":"…"}
 //	{"type":"verify","words":"tycoon puberty beaming Babylon briefcase"}   the safety words

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/datachannel"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
@@ -149,9 +150,15 @@ type Call struct {
 	secret [SecretLen]byte
 	invite *Code // the caller's own invite, compact form only
 
+	// peerOK is set once the peer's certificate has passed checkPeer;
+	// until then nothing goes to the peer or comes from it.
+	peerOK atomic.Bool
+
 	// Owned by the run goroutine.
 	dc        *webrtc.DataChannel
 	dcOpen    bool
+	chatRW    datachannel.ReadWriteCloser // the open chat channel, unread until peerOK
+	peerCert  certCheck                   // what the peer's certificate must match
 	outbox    []frame
 	unacked   []uint64
 	state     State
@@ -244,7 +251,11 @@ func New(cfg Config) (*Call, error) {
 		audioTrackID, streamID)
 	var tr *webrtc.RTPTransceiver
 	if err == nil {
-		tr, err = pc.AddTransceiverFromTrack(c.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+		tr, err = pc.AddTransceiverFromTrack(c.audio, webrtc.RTPTransceiverInit{
+			Direction: webrtc.RTPTransceiverDirectionSendrecv,
+			// The SSRC is the secret's, so that a code need not carry it.
+			SendEncodings: []webrtc.RTPEncodingParameters{{RTPCodingParameters: webrtc.RTPCodingParameters{SSRC: webrtc.SSRC(ssrcOf(secret))}}},
+		})
 	}
 	if err != nil {
 		_ = pc.Close()
@@ -269,6 +280,9 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte, guard *streamGuard) 
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleClient); err != nil {
 		return nil, err
 	}
+	// A compact code has only part of the peer's fingerprint: the call
+	// checks the certificate itself (peercert.go).
+	se.DisableCertificateFingerprintVerification(true)
 	// ICE itself never gives up: the call decides (SilenceTimeout,
 	// LostTimeout), so a joiner can wait minutes for the caller.
 	se.SetICETimeouts(cfg.SilenceTimeout, 0, iceKeepalive)
@@ -288,7 +302,11 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte, guard *streamGuard) 
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	se.SetInterfaceFilter(interfaceFilter(cfg.Interfaces))
-	se.SetIPFilter(func(ip net.IP) bool { return !ip.IsLinkLocalUnicast() })
+	list := systemIfaces
+	if cfg.Net != nil {
+		list = nil // pion's virtual network has interfaces of its own
+	}
+	se.SetIPFilter(ipFilter(list, cfg.Interfaces, cfg.Loopback))
 	if cfg.MDNS {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
 	} else {
@@ -419,6 +437,7 @@ func (c *Call) Accept(answer string) error {
 	if code != nil && c.invite != nil && code.InviteTag != c.invite.Tag() {
 		return ErrWrongInvite
 	}
+	c.expectPeer(desc, code)
 	offered := mids(c.pc.LocalDescription())
 	audio, err := checkAnswer(desc, offered)
 	if err != nil {
@@ -458,6 +477,7 @@ func (c *Call) Join(ctx context.Context, invite string) (string, error) {
 	if err := c.bindAudio(plan); err != nil {
 		return "", fmt.Errorf("apply the invite: %w", err)
 	}
+	c.expectPeer(desc, code)
 	if err := c.pc.SetRemoteDescription(plan.unbundle(desc)); err != nil {
 		return "", fmt.Errorf("apply the invite: %w", err)
 	}
@@ -658,6 +678,9 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 	c.logf("connection: %s", s)
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
+		if !c.checkPeer() {
+			return
+		}
 		stopTimer(c.connTimer)
 		stopTimer(c.hintTimer)
 		stopTimer(c.lostTimer)

@@ -80,7 +80,8 @@ func (c *Call) onDataChannel(dc *webrtc.DataChannel) {
 }
 
 // attach makes dc the chat channel. It runs on pion's goroutine or the
-// caller's, so it only posts; once the channel is open, readChat reads it.
+// caller's, so it only posts; once the channel is open, chatOpened takes
+// it.
 func (c *Call) attach(dc *webrtc.DataChannel) {
 	c.post(func() { c.dc = dc })
 	dc.OnOpen(func() {
@@ -91,10 +92,30 @@ func (c *Call) attach(dc *webrtc.DataChannel) {
 			return
 		}
 		c.markChat()
-		c.readers.Add(1)
-		go c.readChat(rw)
-		c.post(c.onOpen)
+		c.post(func() { c.chatOpened(rw) })
 	})
+}
+
+// chatOpened takes the open chat channel. It is read and written only
+// once the peer's certificate has passed checkPeer: until then what the
+// peer sends waits in SCTP's receive window, which bounds it.
+func (c *Call) chatOpened(rw datachannel.ReadWriteCloser) {
+	if c.finished {
+		return // the connection, closing, closes rw
+	}
+	c.chatRW = rw
+	if c.peerOK.Load() {
+		c.startChat()
+	}
+}
+
+// startChat starts reading the chat channel and sends what waited.
+func (c *Call) startChat() {
+	rw := c.chatRW
+	c.chatRW = nil
+	c.readers.Add(1)
+	go c.readChat(rw)
+	c.onOpen()
 }
 
 // maxIncoming is the largest message that can reach readChat: SCTP's

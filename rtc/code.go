@@ -39,18 +39,28 @@ func (k Kind) Prefix() string {
 
 // The prefixes of the compact form. They are letters only, so that a
 // double-click in a terminal selects the prefix and the code as one word.
+// Each version of the format has prefixes of its own.
 const (
-	PrefixInvite = "PLYI"
-	PrefixAnswer = "PLYA"
+	PrefixInvite = "PLI"
+	PrefixAnswer = "PLA"
+)
+
+// The prefixes of the first version of the format (parley before issue
+// 19), which this parley recognises and refuses.
+const (
+	oldPrefixInvite = "PLYI"
+	oldPrefixAnswer = "PLYA"
 )
 
 // CodeVersion is the wire-format version written in every code's header.
-const CodeVersion = 1
+const CodeVersion = 2
 
 // Sizes of the fixed fields of a code.
 const (
-	SecretLen      = 12
-	FingerprintLen = sha256.Size
+	SecretLen = 12
+	// FingerprintLen is how much of the SHA-256 hash of the sender's DTLS
+	// certificate a code carries: 96 bits.
+	FingerprintLen = 12
 	checksumLen    = 4
 	maxCandidates  = 8
 )
@@ -101,10 +111,10 @@ type Code struct {
 	// Secret is random per call; the ICE username fragment and password
 	// are derived from it (see ICECredentials).
 	Secret [SecretLen]byte
-	// Fingerprint is the SHA-256 fingerprint of the sender's DTLS certificate.
+	// Fingerprint is the first FingerprintLen bytes of the SHA-256 hash
+	// of the sender's DTLS certificate, which the receiver checks the
+	// certificate it is shown against (peercert.go).
 	Fingerprint [FingerprintLen]byte
-	// SSRC is the synchronisation source of the sender's audio stream.
-	SSRC uint32
 	// InviteTag, in answers only, names the invite being answered.
 	InviteTag uint16
 	// Candidates are the sender's UDP candidates, best first.
@@ -121,6 +131,21 @@ func iceCredentials(secret [SecretLen]byte) (ufrag, pwd string) {
 	h := sha256.Sum256(append([]byte("parley ice\x00"), secret[:]...))
 	enc := base64.RawStdEncoding
 	return enc.EncodeToString(h[:6]), enc.EncodeToString(h[6:24])
+}
+
+// SSRC returns the synchronisation source of the sender's audio stream,
+// derived from the secret.
+func (c *Code) SSRC() uint32 { return ssrcOf(c.Secret) }
+
+// ssrcOf derives an audio stream's SSRC from a code's secret: the first
+// four bytes of SHA-256 of "parley ssrc\0" and the secret, or 1 where
+// those are zero (pion takes an SSRC of 0 as none).
+func ssrcOf(secret [SecretLen]byte) uint32 {
+	h := sha256.Sum256(append([]byte("parley ssrc\x00"), secret[:]...))
+	if s := binary.BigEndian.Uint32(h[:4]); s != 0 {
+		return s
+	}
+	return 1
 }
 
 // Tag returns the two bytes by which an answer names this invite.
@@ -141,7 +166,6 @@ func (c *Code) marshal() []byte {
 	b = append(b, CodeVersion<<4|byte(c.Kind))
 	b = append(b, c.Secret[:]...)
 	b = append(b, c.Fingerprint[:]...)
-	b = binary.BigEndian.AppendUint32(b, c.SSRC)
 	if c.Kind == KindAnswer {
 		b = binary.BigEndian.AppendUint16(b, c.InviteTag)
 	}
@@ -162,8 +186,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // unmarshal parses the binary form; errors are *CodeError.
 func (c *Code) unmarshal(b []byte) error {
-	fixed := 1 + SecretLen + FingerprintLen + 4
-	if len(b) < fixed+checksumLen {
+	if len(b) < headerLen(KindInvite)+checksumLen {
 		return errBadLength
 	}
 	body, sum := b[:len(b)-checksumLen], b[len(b)-checksumLen:]
@@ -185,8 +208,6 @@ func (c *Code) unmarshal(b []byte) error {
 	p = p[SecretLen:]
 	copy(c.Fingerprint[:], p)
 	p = p[FingerprintLen:]
-	c.SSRC = binary.BigEndian.Uint32(p)
-	p = p[4:]
 	if c.Kind == KindAnswer {
 		if len(p) < 2 {
 			return errDamaged
@@ -276,6 +297,18 @@ func cleanPaste(pasted string) (string, error) {
 	return s, nil
 }
 
+// looksLikeCode reports whether s, in upper case, starts as a parley code
+// of some version does, or is one whose prefix is damaged: "PL" and at
+// least 20 more letters and digits.
+func looksLikeCode(up string) bool {
+	for _, p := range []string{PrefixInvite, PrefixAnswer, "PLY"} {
+		if strings.HasPrefix(up, p) {
+			return true
+		}
+	}
+	return strings.HasPrefix(up, "PL") && len(up) >= 22 && strings.Trim(up, base62Alphabet) == ""
+}
+
 func isQuote(b byte) bool { return b == '"' || b == '\'' || b == '`' }
 
 func checkPrefix(s string, want Kind) error {
@@ -285,13 +318,15 @@ func checkPrefix(s string, want Kind) error {
 	}
 	up := strings.ToUpper(s)
 	switch {
+	case strings.HasPrefix(s, oldPrefixInvite) || strings.HasPrefix(s, oldPrefixAnswer):
+		return errOlder
 	case strings.HasPrefix(s, want.Prefix()):
 		return nil
 	case strings.HasPrefix(s, other.Prefix()) && want == KindAnswer:
 		return codeErr("this is an invite (it starts with %s), perhaps your own; paste the answer your peer sent back (it starts with %s)", PrefixInvite, PrefixAnswer)
 	case strings.HasPrefix(s, other.Prefix()):
 		return codeErr("this is an answer (it starts with %s); it goes back to the person who sent the invite; to join, paste their invite (it starts with %s)", PrefixAnswer, PrefixInvite)
-	case strings.HasPrefix(up, "PLY"):
+	case looksLikeCode(up):
 		return codeErr("the start of the code is damaged (a code starts with %s exactly); copy it again, whole", want.Prefix())
 	case looksLikeSDP(s):
 		return codeErr("this is a standard (--sdp) session description, not a parley code; paste it where --sdp is in use")
@@ -312,6 +347,7 @@ var (
 	errDamaged   = codeErr("the code is damaged (its checksum does not match); copy it again, whole")
 	errBadLength = codeErr("the code is damaged (characters are missing or extra); copy it again, whole")
 	errCutOff    = codeErr("the code is cut off: it looks like only part of the code was copied; copy it again, whole")
+	errOlder     = codeErr("this code was made by an older parley: ask your peer to update")
 )
 
 const base62Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -361,9 +397,9 @@ func base62Encode(b []byte) string {
 	return string(out)
 }
 
-// maxCodeBytes bounds the binary form: the fixed fields and maxCandidates
-// IPv6 candidates.
-const maxCodeBytes = 1 + SecretLen + FingerprintLen + 4 + 2 + maxCandidates*19 + checksumLen
+// maxCodeBytes bounds the binary form: an answer's fixed fields and
+// maxCandidates IPv6 candidates.
+const maxCodeBytes = 1 + SecretLen + FingerprintLen + 2 + maxCandidates*19 + checksumLen
 
 func base62Decode(s string) ([]byte, error) {
 	n := -1
@@ -466,7 +502,7 @@ func codeSizes(k Kind) []int {
 
 // headerLen is the length of the fields before the candidates.
 func headerLen(k Kind) int {
-	n := 1 + SecretLen + FingerprintLen + 4
+	n := 1 + SecretLen + FingerprintLen
 	if k == KindAnswer {
 		n += 2
 	}

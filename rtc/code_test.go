@@ -13,7 +13,7 @@ import (
 )
 
 func testCode(kind Kind, cands ...string) *Code {
-	c := &Code{Kind: kind, SSRC: 0xdeadbeef}
+	c := &Code{Kind: kind}
 	for i := range c.Secret {
 		c.Secret[i] = byte(i * 7)
 	}
@@ -30,26 +30,41 @@ func testCode(kind Kind, cands ...string) *Code {
 	return c
 }
 
-// TestCodeLengths prints the table of code lengths and holds the compact
-// form to its budget: an invite with a host and a server-reflexive IPv4
-// candidate fits in 100 characters.
+// TestCodeLengths prints the table of code lengths and holds invites and
+// answers alike to their budgets, for the addresses real machines have:
+// an IPv4 and an IPv6 host address (a plain machine without STUN) in 80
+// characters, one row of a terminal; with a server-reflexive IPv4 address
+// as well, 90; an IPv4 host and server-reflexive address, 70.
 func TestCodeLengths(t *testing.T) {
-	v4 := []string{"192.168.1.23:50000", "203.0.113.7:61000", "198.51.100.9:3478"}
-	v6 := []string{"[2001:db8::1]:50000", "[2001:db8:1::7]:61000", "[2001:db8:2::9]:3478"}
-	t.Logf("%-7s %-5s %5s %6s", "kind", "addr", "cands", "chars")
-	for _, kind := range []Kind{KindInvite, KindAnswer} {
-		for _, fam := range []struct {
-			name  string
-			addrs []string
-		}{{"IPv4", v4}, {"IPv6", v6}} {
-			for n := 1; n <= 3; n++ {
-				s := testCode(kind, fam.addrs[:n]...).String()
-				t.Logf("%-7s %-5s %5d %6d", kind, fam.name, n, len(s))
+	const (
+		v4     = "192.168.1.23:50000"
+		v4srfx = "203.0.113.7:61000"
+		v6     = "[2001:db8:85a3:4d2:a9c1:37ff:b2e4:6f10]:52011"
+	)
+	cand := func(typ CandidateType, s string) Candidate {
+		return Candidate{Type: typ, Addr: netip.MustParseAddrPort(s)}
+	}
+	for _, tc := range []struct {
+		name  string
+		cands []Candidate
+		max   int
+	}{
+		{"IPv4 host + IPv6 host", []Candidate{cand(CandidateHost, v4), cand(CandidateHost, v6)}, 80},
+		{"IPv4 host + srflx + IPv6 host", []Candidate{cand(CandidateHost, v4), cand(CandidateHost, v6), cand(CandidateSrflx, v4srfx)}, 90},
+		{"IPv4 host + srflx", []Candidate{cand(CandidateHost, v4), cand(CandidateSrflx, v4srfx)}, 70},
+		{"IPv4 host", []Candidate{cand(CandidateHost, v4)}, 0},
+		{"IPv6 host", []Candidate{cand(CandidateHost, v6)}, 0},
+		{"IPv4 host + relay", []Candidate{cand(CandidateHost, v4), cand(CandidateRelay, "198.51.100.9:3478")}, 0},
+	} {
+		for _, kind := range []Kind{KindInvite, KindAnswer} {
+			c := testCode(kind)
+			c.Candidates = tc.cands
+			n := len(c.String())
+			t.Logf("%-30s %-6s %3d characters (%d bytes)", tc.name, kind, n, len(c.marshal()))
+			if tc.max > 0 && n > tc.max {
+				t.Errorf("%s %s is %d characters; want at most %d", tc.name, kind, n, tc.max)
 			}
 		}
-	}
-	if n := len(testCode(KindInvite, v4[:2]...).String()); n > 100 {
-		t.Errorf("host+srflx IPv4 invite is %d characters; want at most 100", n)
 	}
 }
 
@@ -74,7 +89,7 @@ func TestCodeRoundTrip(t *testing.T) {
 }
 
 func TestParsePasteTolerance(t *testing.T) {
-	c := testCode(KindInvite, "192.168.1.23:50000", "203.0.113.7:61000")
+	c := testCode(KindInvite, "192.168.1.23:50000", "[2001:db8::1]:50000", "203.0.113.7:61000")
 	s := c.String()
 	for _, in := range []string{
 		s,
@@ -108,7 +123,7 @@ func malformed() []struct{ in, want string } {
 	}
 	newer := testCode(KindInvite, "192.168.1.23:50000")
 	raw := newer.marshal()
-	raw[0] = 2<<4 | raw[0]&0x0f
+	raw[0] = (CodeVersion+1)<<4 | raw[0]&0x0f
 	raw = raw[:len(raw)-4]
 	raw = append(raw, 0, 0, 0, 0)
 	fixSum(raw)
@@ -120,24 +135,74 @@ func malformed() []struct{ in, want string } {
 		{"   \n\t ", "nothing was pasted"},
 		{inv[:len(inv)-1], "cut off"},
 		{inv[:20], "cut off"},
-		{inv[:80], "cut off"},
+		{inv[:50], "cut off"},
 		{PrefixInvite, "cut off"},
-		{inv[:40] + inv[41:], "missing or extra"},
+		{inv[:40] + "x" + inv[40:], "missing or extra"},
 		{string(flip), "damaged"},
 		{ans, "this is an answer"},
 		{PrefixInvite + base62Encode(raw), "newer parley"},
 		{noCand.String(), "no network address"},
 		{"hello there", "not a parley invite"},
-		{"PLYx" + inv[4:], "start of the code is damaged"},
+		{"PLx" + inv[3:], "start of the code is damaged"},
+		{"PLYx" + inv[3:], "start of the code is damaged"},
+		{"pli" + inv[3:], "start of the code is damaged"},
+		{oldCode(KindInvite), "made by an older parley: ask your peer to update"},
+		{oldCode(KindAnswer), "made by an older parley: ask your peer to update"},
+		{oldCode(KindInvite)[:60], "made by an older parley: ask your peer to update"},
 		{inv[:30] + "-" + inv[31:], `'-'`},
 		{inv[:30] + "é" + inv[31:], `'é'`},
 		{inv[:30] + "\x00" + inv[31:], "never appears"},
-		{inv + strings.Repeat(inv[4:], 3), "too long"},
+		{inv + strings.Repeat(inv[len(PrefixInvite):], 4), "too long"},
 		{inv + " " + inv, "more than one code"},
 		{strings.Repeat("A", 1<<20), "far too long"},
 		{PrefixInvite + strings.Repeat("z", 91), "damaged"},
+		{"please join my call", "not a parley invite"},
 		{"parley join", "nothing was pasted"},
 		{sdpForm, "standard (--sdp)"},
+	}
+}
+
+// oldCode returns a code of the first version of the format, as parley
+// made them before issue 19: prefix PLYI or PLYA, a header of version 1,
+// the secret, the whole SHA-256 fingerprint, the SSRC, an answer's tag,
+// an IPv4 host and server-reflexive candidate, and the CRC-32C.
+func oldCode(kind Kind) string {
+	b := []byte{1<<4 | byte(kind)}
+	for i := range 12 {
+		b = append(b, byte(i*7))
+	}
+	for i := range 32 {
+		b = append(b, byte(255-i))
+	}
+	b = binary.BigEndian.AppendUint32(b, 0xdeadbeef)
+	prefix := oldPrefixInvite
+	if kind == KindAnswer {
+		b = binary.BigEndian.AppendUint16(b, 0xbeef)
+		prefix = oldPrefixAnswer
+	}
+	b = append(b, 0, 192, 168, 1, 23, 0xc3, 0x50)
+	b = append(b, 1, 203, 0, 113, 7, 0xee, 0x48)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return prefix + base62Encode(b)
+}
+
+// TestOldCodesRefused: a code of the first version, whole, cut off or
+// with a character changed, pasted as either kind, is refused as made by
+// an older parley, and never read as a code of this version.
+func TestOldCodesRefused(t *testing.T) {
+	for _, kind := range []Kind{KindInvite, KindAnswer} {
+		s := oldCode(kind)
+		for _, in := range []string{s, s[:len(s)-1], s[:40], s[:20] + "x" + s[21:], "parley join " + s, `"` + s + `"`} {
+			for _, want := range []Kind{KindInvite, KindAnswer} {
+				c, err := ParseCode(in, want)
+				if err == nil || err.Error() != errOlder.Error() {
+					t.Errorf("ParseCode(%.30q, %v) = %+v, %v; want %q", in, want, c, err, errOlder)
+				}
+				if _, _, err := parseDescription(in, want); err == nil || err.Error() != errOlder.Error() {
+					t.Errorf("parseDescription(%.30q, %v) = %v; want %q", in, want, err, errOlder)
+				}
+			}
+		}
 	}
 }
 
@@ -176,6 +241,8 @@ func FuzzParseCode(f *testing.F) {
 		f.Add(testCode(KindInvite, addrs...).String())
 		f.Add(testCode(KindAnswer, addrs...).String())
 	}
+	f.Add(oldCode(KindInvite))
+	f.Add(oldCode(KindAnswer))
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, kind := range []Kind{KindInvite, KindAnswer} {
 			c, err := ParseCode(s, kind)
@@ -252,7 +319,7 @@ func TestBitFlips(t *testing.T) {
 // randomCode returns a code of kind with random fields and n random
 // candidates, IPv4 or IPv6.
 func randomCode(r *rand.Rand, kind Kind, n int) *Code {
-	c := &Code{Kind: kind, SSRC: r.Uint32()}
+	c := &Code{Kind: kind}
 	for i := range c.Secret {
 		c.Secret[i] = byte(r.Uint32())
 	}

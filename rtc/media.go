@@ -28,6 +28,14 @@ func (c *Call) SetAudioReceiver(r AudioReceiver) {
 // number, timestamp (48 kHz) and marker; the SSRC and payload type are the
 // call's.
 func (c *Call) WriteAudio(pkt *rtp.Packet) error {
+	if !c.peerOK.Load() {
+		// Nothing goes out before the peer is known to be the one its
+		// code names (checkPeer).
+		if c.ended.Load() {
+			return ErrCallEnded
+		}
+		return nil
+	}
 	err := c.audio.WriteRTP(pkt)
 	if errors.Is(err, io.ErrClosedPipe) {
 		return ErrCallEnded
@@ -55,7 +63,8 @@ func (c *Call) onTrack(track *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 			if err != nil {
 				return
 			}
-			if r := c.audioRecv.Load(); r != nil {
+			// Nothing is played before the peer's certificate is checked.
+			if r := c.audioRecv.Load(); r != nil && c.peerOK.Load() {
 				(*r)(pkt, c.now())
 			}
 		}

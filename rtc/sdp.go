@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -27,7 +28,10 @@ const (
 	audioTrackID    = "audio"
 )
 
-// sdp rebuilds the session description the code was made from.
+// sdp rebuilds the session description the code was made from, but for
+// the fingerprint: the code has only the first FingerprintLen bytes of
+// it, which the a=fingerprint line carries as they are. pion does not
+// check it (the call checks the peer's certificate itself: peercert.go).
 func (c *Code) sdp() webrtc.SessionDescription {
 	ufrag, pwd := c.ICECredentials()
 	setup, typ := "actpass", webrtc.SDPTypeOffer
@@ -45,7 +49,8 @@ func (c *Code) sdp() webrtc.SessionDescription {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
 	w("v=0")
-	w("o=- %d 2 IN IP4 0.0.0.0", c.SSRC)
+	ssrc := c.SSRC()
+	w("o=- %d 2 IN IP4 0.0.0.0", ssrc)
 	w("s=-")
 	w("t=0 0")
 	w("a=fingerprint:sha-256 %s", colon.String())
@@ -60,8 +65,8 @@ func (c *Code) sdp() webrtc.SessionDescription {
 	w("a=rtcp-mux")
 	w("a=rtpmap:%d opus/48000/2", opusPayloadType)
 	w("a=fmtp:%d %s", opusPayloadType, opusFmtp)
-	w("a=ssrc:%d cname:%s", c.SSRC, streamID)
-	w("a=ssrc:%d msid:%s %s", c.SSRC, streamID, audioTrackID)
+	w("a=ssrc:%d cname:%s", ssrc, streamID)
+	w("a=ssrc:%d msid:%s %s", ssrc, streamID, audioTrackID)
 	w("a=msid:%s %s", streamID, audioTrackID)
 	w("a=sendrecv")
 	for i, cand := range c.Candidates {
@@ -106,6 +111,7 @@ func codeFromSDP(kind Kind, secret [SecretLen]byte, desc *webrtc.SessionDescript
 	}
 	ufrag, pwd := iceCredentials(secret)
 	fingerprint, haveFP := s.Attribute("fingerprint")
+	var ssrc uint32
 	var haveSSRC bool
 	for i, m := range s.MediaDescriptions {
 		if mid, _ := m.Attribute("mid"); mid != fmt.Sprint(i) {
@@ -124,7 +130,7 @@ func codeFromSDP(kind Kind, secret [SecretLen]byte, desc *webrtc.SessionDescript
 			switch a.Key {
 			case "ssrc":
 				if !haveSSRC {
-					if _, err := fmt.Sscan(a.Value, &c.SSRC); err == nil {
+					if _, err := fmt.Sscan(a.Value, &ssrc); err == nil {
 						haveSSRC = true
 					}
 				}
@@ -142,9 +148,12 @@ func codeFromSDP(kind Kind, secret [SecretLen]byte, desc *webrtc.SessionDescript
 	if !haveFP || !haveSSRC {
 		return nil, fmt.Errorf("local session lacks a fingerprint or an SSRC")
 	}
+	if ssrc != ssrcOf(secret) {
+		return nil, fmt.Errorf("local session has an unexpected SSRC")
+	}
 	hash, hexfp, _ := strings.Cut(fingerprint, " ")
 	raw, err := hex.DecodeString(strings.ReplaceAll(hexfp, ":", ""))
-	if !strings.EqualFold(hash, "sha-256") || err != nil || len(raw) != FingerprintLen {
+	if !strings.EqualFold(hash, "sha-256") || err != nil || len(raw) != sha256.Size {
 		return nil, fmt.Errorf("local session has fingerprint %q", fingerprint)
 	}
 	copy(c.Fingerprint[:], raw)
@@ -181,21 +190,39 @@ func parseCandidate(value string) (Candidate, bool) {
 	return Candidate{Type: t, Addr: netip.AddrPortFrom(addr.Unmap(), uint16(ic.Port()))}, true
 }
 
-// pickCandidates drops duplicates, orders by ICE type preference with IPv4
-// first, and keeps at most maxCandidates.
+// pickCandidates chooses what a code carries of the candidates pion
+// gathered (on the addresses hostAddrs chose): best first, by ICE type
+// preference (host, server-reflexive, relay) and then IPv4 before IPv6,
+// keeping pion's order otherwise; without link-local addresses, and
+// without duplicates: a second candidate at an address and port already
+// kept, or a server-reflexive one at the address of a host candidate (a
+// machine with a public address, where STUN only says it again). At most
+// maxCandidates are kept.
 func pickCandidates(cs []Candidate) []Candidate {
-	var out []Candidate
-	for _, c := range cs {
-		if !slices.Contains(out, c) {
-			out = append(out, c)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b Candidate) int {
+	sorted := slices.Clone(cs)
+	slices.SortStableFunc(sorted, func(a, b Candidate) int {
 		if c := cmp.Compare(b.Type.typePreference(), a.Type.typePreference()); c != 0 {
 			return c
 		}
 		return cmp.Compare(boolInt(a.Addr.Addr().Is6()), boolInt(b.Addr.Addr().Is6()))
 	})
+	hosts := map[netip.Addr]bool{}
+	for _, c := range sorted {
+		if c.Type == CandidateHost {
+			hosts[c.Addr.Addr().Unmap()] = true
+		}
+	}
+	var out []Candidate
+	for _, c := range sorted {
+		ip := c.Addr.Addr().Unmap()
+		switch {
+		case ip.IsLinkLocalUnicast(), !ip.IsValid():
+		case slices.ContainsFunc(out, func(o Candidate) bool { return o.Addr == c.Addr }):
+		case c.Type == CandidateSrflx && hosts[ip]:
+		default:
+			out = append(out, c)
+		}
+	}
 	if len(out) > maxCandidates {
 		out = out[:maxCandidates]
 	}
@@ -243,7 +270,7 @@ func parseDescription(pasted string, want Kind) (webrtc.SessionDescription, *Cod
 	if err != nil {
 		return webrtc.SessionDescription{}, nil, err
 	}
-	if !strings.HasPrefix(strings.ToUpper(s), "PLY") {
+	if !looksLikeCode(strings.ToUpper(s)) {
 		if desc, err := decodeSDPForm(s); err == nil {
 			wantType := webrtc.SDPTypeOffer
 			if want == KindAnswer {

@@ -119,10 +119,11 @@ func (c parsingCall) Accept(answer string) error {
 	return c.fakeCall.Accept(testAnswer)
 }
 
-// realCode returns a valid code of kind with a host and a server-reflexive
-// candidate, as a caller on a home network makes.
+// realCode returns a valid code of kind with an IPv4 host, an IPv6 host
+// and a server-reflexive candidate, as a caller on a home network makes:
+// longer than one row of 80 columns.
 func realCode(kind rtc.Kind) string {
-	c := &rtc.Code{Kind: kind, SSRC: 0x1234abcd, InviteTag: 0x0102}
+	c := &rtc.Code{Kind: kind, InviteTag: 0x0102}
 	for i := range c.Secret {
 		c.Secret[i] = byte(31 * i)
 	}
@@ -131,6 +132,7 @@ func realCode(kind rtc.Kind) string {
 	}
 	c.Candidates = []rtc.Candidate{
 		{Type: rtc.CandidateHost, Addr: netip.MustParseAddrPort("192.168.1.23:50000")},
+		{Type: rtc.CandidateHost, Addr: netip.MustParseAddrPort("[2001:db8:85a3:4d2:a9c1:37ff:b2e4:6f10]:52011")},
 		{Type: rtc.CandidateSrflx, Addr: netip.MustParseAddrPort("203.0.113.7:61000")},
 	}
 	return c.String()

@@ -53,7 +53,7 @@ func newInviteScreen(sh *shared) *inviteScreen {
 	h.Styles = sh.styles.HelpStyle
 	s := &inviteScreen{
 		sh:   sh,
-		box:  newPasteBox(&sh.styles, "paste the answer here (it starts with PLYA)"),
+		box:  newPasteBox(&sh.styles, "paste the answer here (it starts with PLA)"),
 		help: h,
 	}
 	s.SetSize(80, 24)
@@ -151,7 +151,7 @@ func (s *inviteScreen) readyKey(msg tea.KeyMsg) tea.Cmd {
 func (s *inviteScreen) submit() tea.Cmd {
 	switch {
 	case s.box.Empty():
-		s.err = "paste the answer your peer sent back first (it starts with PLYA)"
+		s.err = "paste the answer your peer sent back first (it starts with PLA)"
 		return nil
 	case s.checking || s.accept == nil:
 		return nil

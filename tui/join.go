@@ -47,7 +47,7 @@ func newJoinScreen(sh *shared, join func(string) tea.Cmd) *joinScreen {
 	h.Styles = sh.styles.HelpStyle
 	s := &joinScreen{
 		sh:   sh,
-		box:  newPasteBox(&sh.styles, "paste the invite here (it starts with PLYI)"),
+		box:  newPasteBox(&sh.styles, "paste the invite here (it starts with PLI)"),
 		join: join,
 		help: h,
 	}
@@ -135,7 +135,7 @@ func (s *joinScreen) submit() tea.Cmd {
 		return nil
 	}
 	if s.box.Empty() {
-		s.err = "paste the invite your peer sent you first (it starts with PLYI)"
+		s.err = "paste the invite your peer sent you first (it starts with PLI)"
 		return nil
 	}
 	s.phase, s.err = joinJoining, ""

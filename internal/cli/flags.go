@@ -53,7 +53,7 @@ Examples:
                                           then paste its answer in the first
   A call with someone elsewhere:
     parley call                           send the invite; paste the answer
-    parley join PLYI…                     they answer your invite
+    parley join PLI…                      they answer your invite
   Hear yourself through a whole call before a real one:
     parley echo
     parley echo --audio-in tone           without a microphone: a 440 Hz tone

@@ -65,7 +65,7 @@ func TestRemoteArgs(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"", "--agent " + s},
 		{"call --headless", "call --agent " + s + " --headless"},
-		{"join PLYI", "join --agent " + s + " PLYI"},
+		{"join PLI", "join --agent " + s + " PLI"},
 		{"--notify=false", "--agent " + s + " --notify=false"},
 		{"bench --json", "bench --json"},
 	} {

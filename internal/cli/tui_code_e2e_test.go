@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func (tm *tmux) joinedScreen(target string, history bool) string {
 // logical line, read with "capture-pane -J" as one token, and returns it.
 func (tm *tmux) waitForCode(target string, kind rtc.Kind) string {
 	tm.t.Helper()
-	re := regexp.MustCompile(kind.Prefix() + `[0-9A-Za-z]{60,}`)
+	re := regexp.MustCompile(kind.Prefix() + `[0-9A-Za-z]{40,}`)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		s := tm.joinedScreen(target, false)
@@ -40,12 +41,12 @@ func (tm *tmux) waitForCode(target string, kind rtc.Kind) string {
 	}
 }
 
-// shell starts a session of 80×24 with a shell whose screen is already
-// full, so that parley starts on the bottom row and the terminal scrolls
-// as it draws (where a printed code was once damaged).
-func (tm *tmux) shell(name string) {
+// shell starts a session of width×24 with a shell whose screen is
+// already full, so that parley starts on the bottom row and the terminal
+// scrolls as it draws (where a printed code was once damaged).
+func (tm *tmux) shell(name string, width int) {
 	tm.t.Helper()
-	tm.run("new-session", "-d", "-s", name, "-x", "80", "-y", "24", "env PS1='$ ' sh")
+	tm.run("new-session", "-d", "-s", name, "-x", fmt.Sprint(width), "-y", "24", "env PS1='$ ' sh")
 	tm.typeLine(name, "seq 40")
 	tm.waitFor(name, regexp.MustCompile(`(?m)^40\n\$`))
 }
@@ -64,20 +65,27 @@ func anyWords(text string) *regexp.Regexp {
 
 var cutOffMessage = anyWords("cut off: it looks like only part of the code was copied")
 
-// TestTUICodesAt80x24: at 80×24, where a code is wider than the window,
-// the invite is read off the caller's screen with "capture-pane -J" as one
-// token and works pasted into the joiner, and the answer is read the same
-// way and works; the first 80 characters of the invite, one row as a
-// terminal shows it, pasted, are called cut off. After ctrl+c the invite
-// is still on the normal screen, whole on its line, and nothing of the UI
-// is left there or in the scrollback.
-func TestTUICodesAt80x24(t *testing.T) {
+// TestTUICodesAt80x24: at 80×24 the codes a machine with one address
+// makes are whole on one row; each, read off the screen, works pasted;
+// their first 40 characters, pasted, are called cut off. After ctrl+c the
+// invite is still on the normal screen, whole on its line, and nothing of
+// the UI is left there or in the scrollback.
+func TestTUICodesAt80x24(t *testing.T) { testTUICodes(t, 80) }
+
+// TestTUICodesWrapped: in a window of 40 columns, where a code is wider
+// than the window, the invite is read off the caller's screen with
+// "capture-pane -J" as one token and works pasted into the joiner, and
+// the answer is read the same way and works; the invite's first row, as a
+// terminal shows it, pasted, is called cut off.
+func TestTUICodesWrapped(t *testing.T) { testTUICodes(t, 40) }
+
+func testTUICodes(t *testing.T, width int) {
 	bin := parleyBinary(t)
 	tm := newTmux(t)
 	cmd := "env XDG_STATE_HOME=" + t.TempDir() + " TERM=xterm-256color " + bin
 	flags := " --stun none --iface lo --loopback"
 	for _, s := range []string{"caller", "callee", "cutter"} {
-		tm.shell(s)
+		tm.shell(s, width)
 	}
 	// The shell says how parley exited, once it has.
 	tm.typeLine("caller", cmd+" call"+flags+"; echo exited-$?")
@@ -85,28 +93,34 @@ func TestTUICodesAt80x24(t *testing.T) {
 	tm.typeLine("cutter", cmd+" join"+flags)
 
 	invite := tm.waitForCode("caller", rtc.KindInvite)
-	if len(invite) <= 80 {
-		t.Fatalf("the invite %q has %d characters; the test needs one wider than the window", invite, len(invite))
+	wide := len(invite) > width
+	if wide != (width < 80) {
+		t.Fatalf("the invite %q has %d characters, in a window of %d columns; the test needs it %s", invite, len(invite), width, map[bool]string{true: "wider", false: "narrower"}[width < 80])
 	}
 	screen := tm.screen("caller")
-	if strings.Contains(screen, invite) {
-		t.Fatalf("the invite is whole on one row of 80 columns, so the test proves nothing:\n%s", screen)
+	if whole := strings.Contains(screen, invite); whole == wide {
+		t.Fatalf("in a window of %d columns the invite of %d characters is whole on one row: %v; the screen:\n%s", width, len(invite), whole, screen)
 	}
 	// One row of the code, as a double-click in a terminal that does not
 	// join wrapped rows, or tmux's copy mode, would take it.
-	row := regexp.MustCompile(`(?m)^PLYI[0-9A-Za-z]+$`).FindString(screen)
-	if row != invite[:80] {
-		t.Fatalf("the invite's first row on screen is %q; want its first 80 characters %q", row, invite[:80])
+	cut := invite[:40]
+	if wide {
+		row := regexp.MustCompile(`(?m)^PLI[0-9A-Za-z]+$`).FindString(screen)
+		if row != invite[:width] {
+			t.Fatalf("the invite's first row on screen is %q; want its first %d characters %q", row, width, invite[:width])
+		}
+		cut = row
 	}
-	tm.waitFor("cutter", regexp.MustCompile(`PLYI`)) // the paste box's hint
-	tm.paste("cutter", row)
+	hint := regexp.MustCompile(`paste the invite here`) // the paste box's
+	tm.waitFor("cutter", hint)
+	tm.paste("cutter", cut)
 	tm.waitFor("cutter", cutOffMessage)
 
-	tm.waitFor("callee", regexp.MustCompile(`PLYI`))
+	tm.waitFor("callee", hint)
 	tm.paste("callee", invite)
 	answer := tm.waitForCode("callee", rtc.KindAnswer)
-	if strings.Contains(tm.screen("callee"), answer) {
-		t.Errorf("the answer is whole on one row of 80 columns")
+	if whole := strings.Contains(tm.screen("callee"), answer); whole != (len(answer) <= width) {
+		t.Errorf("in a window of %d columns the answer of %d characters is whole on one row: %v", width, len(answer), whole)
 	}
 	tm.paste("caller", answer)
 	connected := regexp.MustCompile(`connected · direct`)
@@ -124,7 +138,7 @@ func TestTUICodesAt80x24(t *testing.T) {
 func TestTUIPrintCodeAt80x24(t *testing.T) {
 	bin := parleyBinary(t)
 	tm := newTmux(t)
-	tm.shell("caller")
+	tm.shell("caller", 80)
 	tm.typeLine("caller", "env XDG_STATE_HOME="+t.TempDir()+" TERM=xterm-256color "+bin+" call --print-code --stun none --iface lo --loopback; echo exited-$?")
 	invite := tm.waitForCode("caller", rtc.KindInvite)
 	tm.waitFor("caller", regexp.MustCompile(`Paste the answer`))

@@ -84,7 +84,7 @@ func TestTUIEndToEnd(t *testing.T) {
 	tm.run("new-session", "-d", "-s", "callee", "-x", "200", "-y", "40", env+bin+" join"+flags)
 
 	invite := tm.waitForCode("caller", rtc.KindInvite)
-	tm.waitFor("callee", regexp.MustCompile(`PLYI`)) // the paste box's hint
+	tm.waitFor("callee", regexp.MustCompile(`PLI`)) // the paste box's hint
 	// Pasted as a chat program might deliver it: wrapped and indented.
 	tm.paste("callee", "  "+invite[:40]+"\n  "+invite[40:]+"\n")
 	tm.run("send-keys", "-t", "callee", "Enter")

@@ -19,11 +19,11 @@ func startTUIPair(t *testing.T, tm *tmux) {
 	tm.run("new-session", "-d", "-s", "caller", "-x", "200", "-y", "40", env+bin+" call"+flags)
 	tm.run("new-session", "-d", "-s", "callee", "-x", "200", "-y", "40", env+bin+" join"+flags)
 
-	invite := tm.waitFor("caller", regexp.MustCompile(`PLYI[0-9A-Za-z]{60,}`))
-	tm.waitFor("callee", regexp.MustCompile(`PLYI`)) // the paste box's hint
+	invite := tm.waitFor("caller", regexp.MustCompile(`PLI[0-9A-Za-z]{40,}`))
+	tm.waitFor("callee", regexp.MustCompile(`PLI`)) // the paste box's hint
 	tm.paste("callee", "  "+invite[:40]+"\n  "+invite[40:]+"\n")
 	tm.run("send-keys", "-t", "callee", "Enter")
-	answer := tm.waitFor("callee", regexp.MustCompile(`PLYA[0-9A-Za-z]{60,}`))
+	answer := tm.waitFor("callee", regexp.MustCompile(`PLA[0-9A-Za-z]{40,}`))
 	tm.paste("caller", answer)
 	tm.run("send-keys", "-t", "caller", "Enter")
 
