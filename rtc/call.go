@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,6 +198,9 @@ type Call struct {
 	statsTimer  clock.Timer
 	lastStats   MediaStats
 	lastStatsAt time.Time
+
+	roam         *roamer // follows the peer to a new address (roam.go)
+	reconnecting bool    // said "reconnecting…"; owned by run
 }
 
 type hangupState int
@@ -231,10 +235,12 @@ func New(cfg Config) (*Call, error) {
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err
 	}
-	pc, err := newPeerConnection(&cfg, secret)
+	c.roam = newRoamer(func(to netip.AddrPort) { c.post(func() { c.peerMoved(to) }) })
+	pc, err := newPeerConnection(&cfg, secret, c.roam)
 	if err != nil {
 		return nil, err
 	}
+	c.roam.watch(pc)
 	c.pc = pc
 	c.secret = secret
 	c.audio, err = webrtc.NewTrackLocalStaticRTP(
@@ -260,7 +266,7 @@ func New(cfg Config) (*Call, error) {
 	return c, nil
 }
 
-func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnection, error) {
+func newPeerConnection(cfg *Config, secret [SecretLen]byte, roam *roamer) (*webrtc.PeerConnection, error) {
 	var se webrtc.SettingEngine
 	ufrag, pwd := iceCredentials(secret)
 	se.SetICECredentials(ufrag, pwd)
@@ -292,8 +298,8 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte) (*webrtc.PeerConnect
 	} else {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
-	if cfg.Net != nil {
-		se.SetNet(cfg.Net)
+	if err := roam.configure(&se, cfg); err != nil {
+		return nil, fmt.Errorf("set up connection: %w", err)
 	}
 	se.SetSCTPMaxMessageSize(sctpMaxMessage)
 	se.DetachDataChannels() // the call reads chat itself: readChat
@@ -655,6 +661,7 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 		stopTimer(c.connTimer)
 		stopTimer(c.hintTimer)
 		stopTimer(c.lostTimer)
+		c.reconnecting = false
 		if c.state != StateConnected {
 			first := c.statsTimer == nil
 			r := c.route()
@@ -673,14 +680,17 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 			}
 		}
 	case webrtc.PeerConnectionStateDisconnected:
-		if c.state != StateConnected {
+		if c.state != StateConnected && !c.reconnecting {
 			return
 		}
-		c.setState(StateDisconnected, "", "nothing heard from your peer for a few seconds; waiting for the connection to come back")
+		if !c.reconnecting { // else "reconnecting…" is already said
+			c.setState(StateDisconnected, "", "nothing heard from your peer for a few seconds; waiting for the connection to come back")
+		}
 		lost := c.cfg.SilenceTimeout + c.cfg.LostTimeout
+		stopTimer(c.lostTimer)
 		c.lostTimer = c.after(c.cfg.LostTimeout, func() {
 			if c.state == StateDisconnected {
-				c.fail(fmt.Sprintf("the connection was lost: nothing heard from your peer for %v", lost.Round(time.Second)))
+				c.fail(c.lostReason(lost))
 			}
 		})
 	case webrtc.PeerConnectionStateFailed:

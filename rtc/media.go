@@ -134,10 +134,12 @@ func (c *Call) Stats() MediaStats {
 	if c.pcClosed || c.pc.SignalingState() == webrtc.SignalingStateClosed {
 		return m
 	}
+	var heard webrtc.StatsTimestamp // the pair in use: after a move (roam.go), the old one stays nominated
 	for _, s := range c.pc.GetStats() {
 		switch s := s.(type) {
 		case webrtc.ICECandidatePairStats:
-			if s.Nominated {
+			if s.Nominated && s.LastPacketReceivedTimestamp >= heard {
+				heard = s.LastPacketReceivedTimestamp
 				m.RTT = seconds(s.CurrentRoundTripTime)
 				m.BytesSent, m.BytesReceived = s.BytesSent, s.BytesReceived
 			}
@@ -168,6 +170,7 @@ func (c *Call) sampleStats() {
 		return
 	}
 	c.checkChatStall()
+	c.checkPath()
 	now, m := c.now(), c.Stats()
 	if prev := c.lastStats; !c.lastStatsAt.IsZero() {
 		dt := now.Sub(c.lastStatsAt).Seconds()

@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The network-change tests run two parleys in network namespaces of their
+// own, joined by a veth pair, and change one side's address mid-call.
+// They need root and iproute2; CI runs them as root.
+
+// backWithin is how soon after one side's address changes the call must
+// carry chat and sound again, with no new codes.
+const backWithin = 5 * time.Second
+
+// nsSeq numbers this process's namespaces, with its pid for uniqueness.
+var nsSeq atomic.Int32
+
+// netns is a pair of network namespaces, a and b, joined by a veth pair:
+// a has 10.91.0.1/24, b 10.91.0.2/24.
+type netns struct {
+	t          *testing.T
+	a, b       string // namespace names
+	vetA, vetB string // interface names
+}
+
+func needNetns(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make network namespaces (CI runs it as root)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs the ip command (iproute2) to make network namespaces")
+	}
+}
+
+func newNetns(t *testing.T) *netns {
+	t.Helper()
+	needNetns(t)
+	id := fmt.Sprintf("%d%d", os.Getpid()%100000, nsSeq.Add(1))
+	n := &netns{t: t, a: "parley-a" + id, b: "parley-b" + id, vetA: "pa" + id, vetB: "pb" + id}
+	t.Cleanup(func() {
+		// Deleting a namespace deletes its end of the veth pair, and so
+		// the pair.
+		exec.Command("ip", "netns", "del", n.a).Run()
+		exec.Command("ip", "netns", "del", n.b).Run()
+	})
+	n.ip("netns", "add", n.a)
+	n.ip("netns", "add", n.b)
+	for _, ns := range []string{n.a, n.b} {
+		// An address removed takes the others of its subnet with it
+		// unless they are promoted, as desktop systems have it.
+		n.ip("netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.default.promote_secondaries=1", "net.ipv4.conf.all.promote_secondaries=1")
+		n.ip("-n", ns, "link", "set", "lo", "up")
+	}
+	n.ip("link", "add", n.vetA, "netns", n.a, "type", "veth", "peer", "name", n.vetB, "netns", n.b)
+	n.ip("-n", n.a, "addr", "add", "10.91.0.1/24", "dev", n.vetA)
+	n.ip("-n", n.b, "addr", "add", "10.91.0.2/24", "dev", n.vetB)
+	n.ip("-n", n.a, "link", "set", n.vetA, "up")
+	n.ip("-n", n.b, "link", "set", n.vetB, "up")
+	return n
+}
+
+func (n *netns) ip(args ...string) {
+	n.t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		n.t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// start runs parley in namespace ns, headless, sending a tone and
+// printing stats.
+func (n *netns) start(ns, name string, args ...string) *peer {
+	n.t.Helper()
+	flags := []string{"--headless", "--stun", "none", "--audio-in", "tone",
+		"--audio-out", filepath.Join(n.t.TempDir(), name+".wav"), "--stats"}
+	log := filepath.Join(n.t.TempDir(), name+".log")
+	flags = append(flags, "--log", log)
+	n.t.Cleanup(func() {
+		if b, err := os.ReadFile(log); err == nil && (n.t.Failed() || os.Getenv("PARLEY_NETNS_LOG") != "") {
+			n.t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	cmd := append([]string{"netns", "exec", ns, parleyBinary(n.t), args[0]}, flags...)
+	return startRaw(n.t, "ip", nil, name, append(cmd, args[1:]...)...)
+}
+
+// heard returns the frames played from the peer's packets (not concealed)
+// in a stats line.
+func heard(s map[string]any) float64 {
+	f, _ := s["frames"].(float64)
+	c, _ := s["concealed"].(float64)
+	return f - c
+}
+
+// drain drops the lines p has written so far.
+func (p *peer) drain() {
+	for {
+		select {
+		case <-p.events:
+		default:
+			return
+		}
+	}
+}
+
+// comeback is what a side must see again after the other's move: the
+// messages typed since, in order and once, and the peer's sound.
+type comeback struct {
+	p     *peer
+	texts []string // still to come
+
+	base        float64 // frames heard at the first stats line since the move
+	chat, sound time.Time
+}
+
+// awaitBack reads both sides' lines until each has all its messages and
+// frames more of the peer's sound than at its first stats line after the
+// move, or until deadline, and returns the time of the last of them.
+func awaitBack(t *testing.T, frames float64, deadline time.Time, sides ...*comeback) time.Time {
+	t.Helper()
+	for _, s := range sides {
+		s.base = -1
+	}
+	timeout := time.After(time.Until(deadline) + 5*time.Second)
+	var last time.Time
+	for {
+		done := true
+		for _, s := range sides {
+			done = done && !s.chat.IsZero() && !s.sound.IsZero()
+		}
+		if done {
+			return last
+		}
+		cases := make([]<-chan map[string]any, len(sides))
+		for i, s := range sides {
+			cases[i] = s.p.events
+		}
+		var m map[string]any
+		var s *comeback
+		select {
+		case m = <-cases[0]:
+			s = sides[0]
+		case m = <-cases[1]:
+			s = sides[1]
+		case <-timeout:
+			for _, s := range sides {
+				t.Errorf("%s: still waiting for chat %q; sound back: %v", s.p.name, s.texts, !s.sound.IsZero())
+			}
+			t.Fatalf("not back %v after the deadline", 5*time.Second)
+		}
+		if m == nil {
+			t.Fatalf("%s: output ended", s.p.name)
+		}
+		now := time.Now()
+		switch m["type"] {
+		case "chat":
+			if len(s.texts) == 0 || m["text"] != s.texts[0] {
+				t.Fatalf("%s: got chat %v; want the next of %q", s.p.name, m, s.texts)
+			}
+			s.texts = s.texts[1:]
+			if len(s.texts) == 0 {
+				s.chat = now
+			}
+		case "stats":
+			switch h := heard(m); {
+			case s.base < 0:
+				s.base = h
+			case h >= s.base+frames && s.sound.IsZero():
+				s.sound = now
+			}
+		default:
+			continue
+		}
+		if now.After(last) {
+			last = now
+		}
+	}
+}
+
+// TestAddressChange replaces one side's address mid-call (the new one
+// added, then the old one removed, as a new DHCP lease does): chat typed
+// meanwhile arrives, in order, and sound flows again, within backWithin,
+// with no new codes. The other side's address stays.
+func TestAddressChange(t *testing.T) {
+	for _, mover := range []string{"callee", "caller"} {
+		t.Run(mover+" moves", func(t *testing.T) {
+			t.Parallel()
+			n := newNetns(t)
+			caller := n.start(n.a, "caller", "call")
+			invite := caller.next("invite")["code"].(string)
+			callee := n.start(n.b, "callee", "join", invite)
+			caller.send(callee.next("answer")["code"].(string))
+			for _, p := range []*peer{caller, callee} {
+				for p.next("state")["state"] != "connected" {
+				}
+				p.audioFlows(0, 25)
+			}
+			ns, dev, old, new := n.b, n.vetB, "10.91.0.2/24", "10.91.0.3/24"
+			if mover == "caller" {
+				ns, dev, old, new = n.a, n.vetA, "10.91.0.1/24", "10.91.0.4/24"
+			}
+			caller.drain()
+			callee.drain()
+			n.ip("-n", ns, "addr", "add", new, "dev", dev)
+			n.ip("-n", ns, "addr", "del", old, "dev", dev)
+			moved := time.Now()
+			caller.send("typed after the move 1")
+			caller.send("typed after the move 2")
+			callee.send("typed after the move, back")
+			toCallee := &comeback{p: callee, texts: []string{"typed after the move 1", "typed after the move 2"}}
+			toCaller := &comeback{p: caller, texts: []string{"typed after the move, back"}}
+			awaitBack(t, 25, moved.Add(backWithin), toCallee, toCaller)
+			var last time.Duration
+			for _, s := range []*comeback{toCallee, toCaller} {
+				c, a := s.chat.Sub(moved), s.sound.Sub(moved)
+				t.Logf("%s moved: %s has the chat back after %v, the sound after %v", mover, s.p.name, c.Round(10*time.Millisecond), a.Round(10*time.Millisecond))
+				last = max(last, c, a)
+			}
+			if last > backWithin {
+				t.Errorf("back %v after the move; want within %v", last.Round(10*time.Millisecond), backWithin)
+			}
+			caller.send("/quit")
+			for _, p := range []*peer{callee, caller} {
+				events, code := p.rest()
+				if code != 0 {
+					t.Errorf("%s exited %d; want 0", p.name, code)
+				}
+				if texts := chatTexts(events); len(texts) > 0 {
+					t.Errorf("%s got more chat after all had come: %q", p.name, texts)
+				}
+			}
+		})
+	}
+}
