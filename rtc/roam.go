@@ -95,7 +95,7 @@ type roamer struct {
 	selected atomic.Pointer[string] // pairKey of pion's selected pair
 
 	mu    sync.Mutex
-	cur   *ice.CandidatePair // the selected pair, once a check came on it
+	cur   *ice.CandidatePair // the selected pair, from the peer's first keepalive on it
 	limit *rate.Limiter
 }
 
@@ -185,7 +185,7 @@ func (c *Call) checkPath() {
 	switch {
 	case c.state == StateConnected && quiet >= reconnectingAfter:
 		c.reconnecting = true
-		c.setState(StateDisconnected, "", "reconnecting…: nothing heard from your peer for a moment")
+		c.setState(StateDisconnected, "", "reconnecting…")
 	case c.reconnecting && c.state == StateDisconnected && quiet < reconnectingAfter:
 		c.back("")
 	}

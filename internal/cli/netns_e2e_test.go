@@ -239,3 +239,37 @@ func TestAddressChange(t *testing.T) {
 		})
 	}
 }
+
+// TestAddressChangeOutOfReach moves the callee to an address from which
+// the caller cannot be reached (another subnet, no route): the callee
+// says "reconnecting…" meanwhile, and when the call is given up, that its
+// network changed and the peer could not be reached from the new one.
+func TestAddressChangeOutOfReach(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 15 s")
+	}
+	t.Parallel()
+	n := newNetns(t)
+	caller := n.start(n.a, "caller", "call")
+	invite := caller.next("invite")["code"].(string)
+	callee := n.start(n.b, "callee", "join", invite)
+	caller.send(callee.next("answer")["code"].(string))
+	for _, p := range []*peer{caller, callee} {
+		for p.next("state")["state"] != "connected" {
+		}
+	}
+	callee.audioFlows(0, 25)
+	n.ip("-n", n.b, "addr", "add", "10.92.0.2/24", "dev", n.vetB)
+	n.ip("-n", n.b, "addr", "del", "10.91.0.2/24", "dev", n.vetB)
+	if s := callee.next("state"); s["state"] != "disconnected" || s["detail"] != "reconnecting…" {
+		t.Errorf("callee's state after the move = %v; want disconnected, reconnecting…", s)
+	}
+	events, code := callee.rest()
+	if code != 1 {
+		t.Errorf("callee exited %d; want 1", code)
+	}
+	bye := events[len(events)-1]
+	if r, _ := bye["reason"].(string); bye["type"] != "bye" || !strings.Contains(r, "your network changed and your peer could not be reached from the new one") {
+		t.Errorf("callee's last line = %v; want a bye saying its network changed", bye)
+	}
+}
