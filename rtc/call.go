@@ -201,6 +201,10 @@ type Call struct {
 
 	roam         *roamer // follows the peer to a new address (roam.go)
 	reconnecting bool    // said "reconnecting…"; owned by run
+	routeTimer   clock.Timer
+	routeDst     netip.AddrPort // the peer's address at the last pollRoute
+	routeSrc     netip.Addr     // and where this side reached it from
+	probes       int            // probes still to send from there
 }
 
 type hangupState int
@@ -235,7 +239,7 @@ func New(cfg Config) (*Call, error) {
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err
 	}
-	c.roam = newRoamer(func(to netip.AddrPort) { c.post(func() { c.peerMoved(to) }) })
+	c.roam = newRoamer(func(port int, to netip.AddrPort) { c.post(func() { c.peerMoved(port, to) }) })
 	pc, err := newPeerConnection(&cfg, secret, c.roam)
 	if err != nil {
 		return nil, err
@@ -582,7 +586,7 @@ func (c *Call) run() {
 }
 
 func (c *Call) teardown() {
-	for _, t := range []clock.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer} {
+	for _, t := range []clock.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer, c.routeTimer} {
 		stopTimer(t)
 	}
 	c.statsMu.Lock()

@@ -1,9 +1,11 @@
 package rtc
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +58,14 @@ const (
 	// call says it is reconnecting; pion's own disconnected state comes
 	// at SilenceTimeout.
 	reconnectingAfter = 2 * time.Second
+	// routePoll is how often this side looks at where its routing table
+	// sends its packets to the peer from; a change sends the peer
+	// probeCount probes, one a poll.
+	routePoll  = 250 * time.Millisecond
+	probeCount = 3
+	// probePriority is a peer-reflexive candidate's priority (RFC 8445,
+	// 5.1.2.1: type preference 110, local preference 65535, component 1).
+	probePriority = 110<<24 | 65535<<8 | 255
 )
 
 // wallClock tells the time of pion's own stamps (a candidate's
@@ -63,43 +73,106 @@ const (
 var wallClock = clock.Real()
 
 // roamingNet is the real network stack with host sockets bound to the
-// wildcard address of their family.
-type roamingNet struct{ *stdnet.Net }
+// wildcard address of their family. It keeps them by port, for probe.
+type roamingNet struct {
+	*stdnet.Net
+
+	mu    sync.Mutex
+	conns map[int]transport.UDPConn
+}
 
 func newRoamingNet() (*roamingNet, error) {
 	n, err := stdnet.NewNet()
 	if err != nil {
 		return nil, err
 	}
-	return &roamingNet{n}, nil
+	return &roamingNet{Net: n, conns: map[int]transport.UDPConn{}}, nil
 }
 
 func (n *roamingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	if laddr != nil && laddr.IP.IsGlobalUnicast() {
-		wild := &net.UDPAddr{Port: laddr.Port}
-		if laddr.IP.To4() != nil {
-			network, wild.IP = "udp4", net.IPv4zero
-		} else {
-			network, wild.IP = "udp6", net.IPv6unspecified
-		}
-		return n.Net.ListenUDP(network, wild)
+	if laddr == nil || !laddr.IP.IsGlobalUnicast() {
+		return n.Net.ListenUDP(network, laddr)
 	}
-	return n.Net.ListenUDP(network, laddr)
+	wild := &net.UDPAddr{Port: laddr.Port}
+	if laddr.IP.To4() != nil {
+		network, wild.IP = "udp4", net.IPv4zero
+	} else {
+		network, wild.IP = "udp6", net.IPv6unspecified
+	}
+	conn, err := n.Net.ListenUDP(network, wild)
+	if err != nil {
+		return nil, err
+	}
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	kept := &hostConn{UDPConn: conn, forget: func() {
+		n.mu.Lock()
+		delete(n.conns, port)
+		n.mu.Unlock()
+	}}
+	n.mu.Lock()
+	n.conns[port] = kept
+	n.mu.Unlock()
+	return kept, nil
+}
+
+// hostConn is a host candidate's socket, forgotten once closed.
+type hostConn struct {
+	transport.UDPConn
+	forget func()
+}
+
+func (h *hostConn) Close() error {
+	h.forget()
+	return h.UDPConn.Close()
+}
+
+// source returns the address this machine would now send to the peer
+// from, as its routing table has it, or the zero Addr.
+func source(to netip.AddrPort) netip.Addr {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(to))
+	if err != nil {
+		return netip.Addr{}
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+}
+
+// probe sends the peer an authenticated check with USE-CANDIDATE from the
+// host socket on port, so that the peer moves to the address it comes
+// from at once (roamer.handle). ufrag and pwd are the peer's, local the
+// ufrag of this side.
+func (n *roamingNet) probe(port int, to netip.AddrPort, ufrag, pwd, local string) error {
+	n.mu.Lock()
+	conn := n.conns[port]
+	n.mu.Unlock()
+	if conn == nil {
+		return fmt.Errorf("no socket on port %d", port)
+	}
+	m, err := stun.Build(stun.BindingRequest, stun.TransactionID,
+		stun.NewUsername(ufrag+":"+local), ice.UseCandidate(), ice.PriorityAttr(probePriority),
+		stun.NewShortTermIntegrity(pwd), stun.Fingerprint)
+	if err != nil {
+		return err
+	}
+	_, err = conn.WriteTo(m.Raw, net.UDPAddrFromAddrPort(to))
+	return err
 }
 
 // roamer follows the peer to a new address: see above. Its handler runs
 // on pion's ICE goroutine; what the call should know it posts.
 type roamer struct {
-	moved func(to netip.AddrPort) // posts to the call
+	moved func(port int, to netip.AddrPort) // posts to the call: this side's port, the peer's new address
 
 	selected atomic.Pointer[string] // pairKey of pion's selected pair
 
 	mu    sync.Mutex
 	cur   *ice.CandidatePair // the selected pair, from the peer's first keepalive on it
 	limit *rate.Limiter
+
+	net *roamingNet // nil on a virtual network
 }
 
-func newRoamer(moved func(netip.AddrPort)) *roamer {
+func newRoamer(moved func(int, netip.AddrPort)) *roamer {
 	return &roamer{moved: moved, limit: rate.NewLimiter(rate.Every(roamEvery), roamBurst)}
 }
 
@@ -112,6 +185,7 @@ func (r *roamer) configure(se *webrtc.SettingEngine, cfg *Config) error {
 		if err != nil {
 			return err
 		}
+		r.net = n
 		se.SetNet(n)
 	}
 	se.SetICEBindingRequestHandler(r.handle)
@@ -138,7 +212,7 @@ func candKey(local, remote ice.Candidate) string {
 
 // handle is pion's binding-request handler: it sees every authenticated
 // check, and returns true to make its pair the selected one.
-func (r *roamer) handle(_ *stun.Message, local, remote ice.Candidate, pair *ice.CandidatePair) bool {
+func (r *roamer) handle(m *stun.Message, local, remote ice.Candidate, pair *ice.CandidatePair) bool {
 	sel := r.selected.Load()
 	if pair == nil || sel == nil {
 		return false // not connected yet: pion chooses
@@ -150,15 +224,17 @@ func (r *roamer) handle(_ *stun.Message, local, remote ice.Candidate, pair *ice.
 		return false
 	}
 	now := wallClock.Now()
+	// The peer's probe (USE-CANDIDATE) says it moved: no need to wait.
+	asked := m != nil && m.Contains(stun.AttrUseCandidate)
 	if r.cur == nil || r.cur.Remote.Address() == remote.Address() && r.cur.Remote.Port() == remote.Port() ||
-		now.Sub(r.cur.Remote.LastReceived()) < roamQuiet || !r.limit.AllowN(now, 1) {
+		!asked && now.Sub(r.cur.Remote.LastReceived()) < roamQuiet || !r.limit.AllowN(now, 1) {
 		return false
 	}
 	r.cur = pair
 	k := candKey(local, remote)
 	r.selected.Store(&k)
 	if a, err := netip.ParseAddr(remote.Address()); err == nil {
-		r.moved(netip.AddrPortFrom(a, uint16(remote.Port())))
+		r.moved(local.Port(), netip.AddrPortFrom(a.Unmap(), uint16(remote.Port())))
 	}
 	return true
 }
@@ -180,6 +256,9 @@ func (r *roamer) quiet() time.Duration {
 func (c *Call) checkPath() {
 	if c.finished {
 		return
+	}
+	if c.routeTimer == nil && c.roam.net != nil {
+		c.pollRoute()
 	}
 	quiet := c.roam.quiet()
 	switch {
@@ -203,13 +282,83 @@ func (c *Call) back(how string) {
 	c.setState(StateConnected, r, detail)
 }
 
-// peerMoved notes that the peer's checks now come from a new address.
-func (c *Call) peerMoved(to netip.AddrPort) {
+// peerMoved notes that the peer's checks now come from a new address,
+// to, on this side's socket port. It probes the peer from there at once:
+// this side's packets to the new address may leave from another address
+// of its own (a new route), which the peer must learn in turn.
+func (c *Call) peerMoved(port int, to netip.AddrPort) {
 	if c.finished {
 		return
 	}
 	c.logf("path: the peer's address changed; now sending to %v", to)
+	if c.roam.net != nil {
+		c.probe(port, to)
+		c.probes = probeCount - 1
+	}
 	if c.state == StateDisconnected {
 		c.back("reconnected: your peer's address changed")
 	}
+}
+
+// pollRoute notices when this side's packets to the peer start leaving
+// from another address (a new DHCP lease, Wi-Fi to wired) and probes the
+// peer from there at once, rather than at its next keepalive. It runs
+// every routePoll on the call's clock once connected, on the real
+// network only.
+func (c *Call) pollRoute() {
+	if c.finished {
+		return
+	}
+	c.routeTimer = c.after(routePoll, c.pollRoute)
+	pair, err := c.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil || pair.Local.Typ != webrtc.ICECandidateTypeHost {
+		return
+	}
+	ip, err := netip.ParseAddr(pair.Remote.Address)
+	if err != nil {
+		return
+	}
+	to := netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port)
+	src := source(to)
+	if !src.IsValid() {
+		return // no route now: there will be one, or the call is lost
+	}
+	// A new source for the same peer address: this side moved. (After
+	// the peer moved, the source may change too; that is no news to it.)
+	if c.routeDst == to && c.routeSrc != src {
+		c.logf("path: this side now reaches its peer from %v, not %v: telling the peer", src, c.routeSrc)
+		c.probes = probeCount
+	}
+	c.routeDst, c.routeSrc = to, src
+	if c.probes == 0 {
+		return
+	}
+	c.probes--
+	c.probe(int(pair.Local.Port), to)
+}
+
+// probe sends the peer at to a probe from this side's socket on port.
+func (c *Call) probe(port int, to netip.AddrPort) {
+	ufrag, pwd := iceOf(c.pc.RemoteDescription())
+	local, _ := iceOf(c.pc.LocalDescription())
+	if err := c.roam.net.probe(port, to, ufrag, pwd, local); err != nil {
+		c.logf("path: probe: %v", err)
+	}
+}
+
+// iceOf returns a session description's ICE username fragment and
+// password.
+func iceOf(desc *webrtc.SessionDescription) (ufrag, pwd string) {
+	if desc == nil {
+		return "", ""
+	}
+	for _, line := range strings.Split(desc.SDP, "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "a=ice-ufrag:"); ok && ufrag == "" {
+			ufrag = v
+		} else if v, ok := strings.CutPrefix(line, "a=ice-pwd:"); ok && pwd == "" {
+			pwd = v
+		}
+	}
+	return ufrag, pwd
 }

@@ -29,7 +29,7 @@ func TestRoamerHandle(t *testing.T) {
 	local := hostCand(t, "10.0.0.1", 1000)
 	old := hostCand(t, "10.0.0.2", 2000)
 	var moves []netip.AddrPort
-	r := newRoamer(func(to netip.AddrPort) { moves = append(moves, to) })
+	r := newRoamer(func(_ int, to netip.AddrPort) { moves = append(moves, to) })
 	oldPair := &ice.CandidatePair{Local: local, Remote: old}
 
 	// Not connected: pion chooses.

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -271,5 +273,140 @@ func TestAddressChangeOutOfReach(t *testing.T) {
 	bye := events[len(events)-1]
 	if r, _ := bye["reason"].(string); bye["type"] != "bye" || !strings.Contains(r, "your network changed and your peer could not be reached from the new one") {
 		t.Errorf("callee's last line = %v; want a bye saying its network changed", bye)
+	}
+}
+
+// TestSecondNetwork gives the callee a second network while the first
+// works (a second link to the caller's machine, with a default route, as
+// a wired port or a VPN brings), then takes the first away: the call
+// moves over with no chat message delayed by more than maxDelay, while
+// both sides type every 100 ms, and the sound goes on.
+func TestSecondNetwork(t *testing.T) {
+	const maxDelay = time.Second
+	t.Parallel()
+	n := newNetns(t)
+	caller := n.start(n.a, "caller", "call")
+	invite := caller.next("invite")["code"].(string)
+	callee := n.start(n.b, "callee", "join", invite)
+	caller.send(callee.next("answer")["code"].(string))
+	for _, p := range []*peer{caller, callee} {
+		for p.next("state")["state"] != "connected" {
+		}
+		p.audioFlows(0, 25)
+	}
+	a2, b2 := n.vetA+"x", n.vetB+"x"
+	n.ip("link", "add", a2, "netns", n.a, "type", "veth", "peer", "name", b2, "netns", n.b)
+	n.ip("-n", n.a, "addr", "add", "10.93.0.1/24", "dev", a2)
+	n.ip("-n", n.b, "addr", "add", "10.93.0.2/24", "dev", b2)
+	n.ip("-n", n.a, "link", "set", a2, "up")
+	n.ip("-n", n.b, "link", "set", b2, "up")
+	n.ip("-n", n.b, "route", "add", "default", "via", "10.93.0.1", "dev", b2)
+
+	// Both sides' lines are read as they come, and stamped then.
+	type line struct {
+		p  *peer
+		m  map[string]any
+		at time.Time
+	}
+	lines := make(chan line, 1024)
+	var readers sync.WaitGroup
+	stop := make(chan struct{})
+	for _, p := range []*peer{caller, callee} {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case m := <-p.events:
+					lines <- line{p, m, time.Now()}
+					if m == nil {
+						return
+					}
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+
+	// Each side types every 100 ms, from 1 s before the first network
+	// goes to 3 s after.
+	const every, count = 100 * time.Millisecond, 40
+	var mu sync.Mutex
+	sentAt := map[string]time.Time{}
+	errs := make(chan error, 2)
+	for _, p := range []*peer{caller, callee} {
+		go func() {
+			for k := range count {
+				text := fmt.Sprintf("%s %d", p.name, k)
+				mu.Lock()
+				sentAt[text] = time.Now()
+				mu.Unlock()
+				if _, err := io.WriteString(p.stdin, text+"\n"); err != nil {
+					errs <- err
+					return
+				}
+				time.Sleep(every)
+			}
+			errs <- nil
+		}()
+	}
+	time.Sleep(time.Second)
+	n.ip("-n", n.b, "addr", "del", "10.91.0.2/24", "dev", n.vetB)
+	n.ip("-n", n.b, "link", "set", n.vetB, "down")
+	gone := time.Now()
+
+	// Each chat line must be the next of the other side's, within
+	// maxDelay of its typing.
+	next := map[*peer]int{caller: 0, callee: 0}
+	other := map[*peer]string{caller: "callee", callee: "caller"}
+	var worst time.Duration
+	timeout := time.After(20 * time.Second)
+	for next[caller] < count || next[callee] < count {
+		var l line
+		select {
+		case l = <-lines:
+		case <-timeout:
+			t.Fatalf("not all chat came within 20 s: caller has %d, callee %d of %d", next[caller], next[callee], count)
+		}
+		p, m := l.p, l.m
+		if m == nil {
+			t.Fatalf("%s: output ended", p.name)
+		}
+		if m["type"] != "chat" {
+			continue
+		}
+		now := l.at
+		want := fmt.Sprintf("%s %d", other[p], next[p])
+		if m["text"] != want {
+			t.Fatalf("%s got %v; want %q next", p.name, m, want)
+		}
+		next[p]++
+		mu.Lock()
+		at := sentAt[want]
+		mu.Unlock()
+		d := now.Sub(at)
+		worst = max(worst, d)
+		if d > maxDelay {
+			t.Errorf("%q took %v (typed %v after the first network went)", want, d.Round(10*time.Millisecond), at.Sub(gone).Round(10*time.Millisecond))
+		}
+	}
+	close(stop)
+	readers.Wait()
+	t.Logf("the longest a chat message took: %v", worst.Round(time.Millisecond))
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []*peer{caller, callee} {
+		now := p.audioFlows(0, 0)
+		p.audioFlows(now, 25)
+	}
+	caller.send("/quit")
+	for _, p := range []*peer{callee, caller} {
+		if _, code := p.rest(); code != 0 {
+			t.Errorf("%s exited %d; want 0", p.name, code)
+		}
 	}
 }
