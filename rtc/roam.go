@@ -21,30 +21,31 @@ import (
 )
 
 // A call survives one side's change of address (a new DHCP lease, Wi-Fi
-// to wired) without new codes and without a new session. Two things make
-// it work:
+// to wired, a second network taking over) without new codes and without
+// a new session: DTLS, SCTP and the audio track go on over the same ICE
+// connection, which only changes the addresses it sends to.
 //
 //   - Host candidates listen on the wildcard address (roamingNet), not on
 //     the interface's: when the address under a socket goes, the socket
 //     stays, and the kernel sends from whatever address now routes to the
-//     peer. The side that moved needs nothing else: its ICE keepalives
-//     (a binding request each second, iceKeepalive) go on, from the new
-//     address, to the peer's unchanged one, and DTLS, SCTP and the audio
-//     track go on over the same ICE connection.
-//   - The side that did not move gets those keepalives, authenticated
-//     with the ICE password only the peer has, from an address it never
-//     saw: pion makes it a peer-reflexive candidate, in any state, and
-//     calls the binding-request handler (roamer.handle). If the selected
-//     pair has heard nothing for roamQuiet, the handler selects the new
-//     pair, and everything this side sends goes there.
+//     peer.
+//   - The side that moved notices within routePoll that its route to the
+//     peer leaves from another address (pollRoute) and probes the peer
+//     from there: a binding request authenticated with the peer's ICE
+//     password, with USE-CANDIDATE. Without the probe, its next keepalive
+//     (iceKeepalive) would do, a little later.
+//   - The other side gets the probe from an address it never saw: pion
+//     makes it a peer-reflexive candidate, in any state, and calls the
+//     binding-request handler (roamer.handle), which selects the new pair
+//     at once for a probe, or for a plain check once the pair in use has
+//     heard nothing for roamQuiet. It then probes back (peerMoved), since
+//     its own packets to the new address may leave from another address.
 //
 // Chat typed meanwhile waits in SCTP, which resends it once the path is
-// back (sctpRTOMax), in order and once; audio resumes with the next
-// packet.
+// back, in order and once; audio resumes with the next packet.
 //
-// A peer (who alone can authenticate) could move this side's sending to
-// another address of its choosing; it can do so at most roamBurst times
-// and then once per roamEvery, and only while the pair in use is quiet.
+// Only the peer can authenticate a check; it can move this side's sending
+// at most roamBurst times and then once per roamEvery.
 
 const (
 	// roamQuiet is how long the selected pair must have heard nothing
