@@ -138,10 +138,13 @@ func (c *Call) Stats() MediaStats {
 	for _, s := range c.pc.GetStats() {
 		switch s := s.(type) {
 		case webrtc.ICECandidatePairStats:
+			// Bytes are counted on every pair, so that they only grow
+			// when the path moves to another.
+			m.BytesSent += s.BytesSent
+			m.BytesReceived += s.BytesReceived
 			if s.Nominated && s.LastPacketReceivedTimestamp >= heard {
 				heard = s.LastPacketReceivedTimestamp
 				m.RTT = seconds(s.CurrentRoundTripTime)
-				m.BytesSent, m.BytesReceived = s.BytesSent, s.BytesReceived
 			}
 		case webrtc.InboundRTPStreamStats:
 			m.PacketsReceived, m.PacketsLost = s.PacketsReceived, s.PacketsLost

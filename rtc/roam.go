@@ -74,7 +74,9 @@ const (
 var wallClock = clock.Real()
 
 // roamingNet is the real network stack with host sockets bound to the
-// wildcard address of their family. It keeps them by port, for probe.
+// wildcard address of their family. It keeps them, and the sockets of
+// server-reflexive candidates (already on the wildcard address), by port,
+// for probe.
 type roamingNet struct {
 	*stdnet.Net
 
@@ -91,16 +93,20 @@ func newRoamingNet() (*roamingNet, error) {
 }
 
 func (n *roamingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	if laddr == nil || !laddr.IP.IsGlobalUnicast() {
+	switch {
+	case laddr != nil && laddr.IP.IsGlobalUnicast(): // a host candidate's
+		wild := &net.UDPAddr{Port: laddr.Port}
+		if laddr.IP.To4() != nil {
+			network, wild.IP = "udp4", net.IPv4zero
+		} else {
+			network, wild.IP = "udp6", net.IPv6unspecified
+		}
+		laddr = wild
+	case laddr == nil || laddr.IP == nil || laddr.IP.IsUnspecified(): // a server-reflexive one's
+	default:
 		return n.Net.ListenUDP(network, laddr)
 	}
-	wild := &net.UDPAddr{Port: laddr.Port}
-	if laddr.IP.To4() != nil {
-		network, wild.IP = "udp4", net.IPv4zero
-	} else {
-		network, wild.IP = "udp6", net.IPv6unspecified
-	}
-	conn, err := n.Net.ListenUDP(network, wild)
+	conn, err := n.Net.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err
 	}
@@ -312,8 +318,17 @@ func (c *Call) pollRoute() {
 	}
 	c.routeTimer = c.after(routePoll, c.pollRoute)
 	pair, err := c.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
-	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil || pair.Local.Typ != webrtc.ICECandidateTypeHost {
+	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
 		return
+	}
+	var port int // of the local candidate's socket
+	switch pair.Local.Typ {
+	case webrtc.ICECandidateTypeHost:
+		port = int(pair.Local.Port)
+	case webrtc.ICECandidateTypeSrflx:
+		port = int(pair.Local.RelatedPort)
+	default:
+		return // a relay's allocation does not follow a new address
 	}
 	ip, err := netip.ParseAddr(pair.Remote.Address)
 	if err != nil {
@@ -335,7 +350,7 @@ func (c *Call) pollRoute() {
 		return
 	}
 	c.probes--
-	c.probe(int(pair.Local.Port), to)
+	c.probe(port, to)
 }
 
 // probe sends the peer at to a probe from this side's socket on port.

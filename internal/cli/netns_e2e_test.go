@@ -311,6 +311,12 @@ func TestSecondNetwork(t *testing.T) {
 	lines := make(chan line, 1024)
 	var readers sync.WaitGroup
 	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopReading := func() {
+		stopOnce.Do(func() { close(stop) })
+		readers.Wait()
+	}
+	t.Cleanup(stopReading)
 	for _, p := range []*peer{caller, callee} {
 		readers.Add(1)
 		go func() {
@@ -391,8 +397,7 @@ func TestSecondNetwork(t *testing.T) {
 			t.Errorf("%q took %v (typed %v after the first network went)", want, d.Round(10*time.Millisecond), at.Sub(gone).Round(10*time.Millisecond))
 		}
 	}
-	close(stop)
-	readers.Wait()
+	stopReading()
 	t.Logf("the longest a chat message took: %v", worst.Round(time.Millisecond))
 	for range 2 {
 		if err := <-errs; err != nil {
