@@ -25,7 +25,8 @@ const backWithin = 5 * time.Second
 var nsSeq atomic.Int32
 
 // netns is a pair of network namespaces, a and b, joined by a veth pair:
-// a has 10.91.0.1/24, b 10.91.0.2/24.
+// a has 10.91.0.1/24, b 10.91.0.2/24, or on IPv6 only fd00:91::1/64 and
+// fd00:91::2/64.
 type netns struct {
 	t          *testing.T
 	a, b       string // namespace names
@@ -42,7 +43,7 @@ func needNetns(t *testing.T) {
 	}
 }
 
-func newNetns(t *testing.T) *netns {
+func newNetns(t *testing.T, ipv6 bool) *netns {
 	t.Helper()
 	needNetns(t)
 	id := fmt.Sprintf("%d%d", os.Getpid()%100000, nsSeq.Add(1))
@@ -62,8 +63,15 @@ func newNetns(t *testing.T) *netns {
 		n.ip("-n", ns, "link", "set", "lo", "up")
 	}
 	n.ip("link", "add", n.vetA, "netns", n.a, "type", "veth", "peer", "name", n.vetB, "netns", n.b)
-	n.ip("-n", n.a, "addr", "add", "10.91.0.1/24", "dev", n.vetA)
-	n.ip("-n", n.b, "addr", "add", "10.91.0.2/24", "dev", n.vetB)
+	if ipv6 {
+		// nodad: the address is usable at once, not after duplicate
+		// address detection.
+		n.ip("-n", n.a, "addr", "add", "fd00:91::1/64", "dev", n.vetA, "nodad")
+		n.ip("-n", n.b, "addr", "add", "fd00:91::2/64", "dev", n.vetB, "nodad")
+	} else {
+		n.ip("-n", n.a, "addr", "add", "10.91.0.1/24", "dev", n.vetA)
+		n.ip("-n", n.b, "addr", "add", "10.91.0.2/24", "dev", n.vetB)
+	}
 	n.ip("-n", n.a, "link", "set", n.vetA, "up")
 	n.ip("-n", n.b, "link", "set", n.vetB, "up")
 	return n
@@ -191,10 +199,19 @@ func awaitBack(t *testing.T, frames float64, deadline time.Time, sides ...*comeb
 // meanwhile arrives, in order, and sound flows again, within backWithin,
 // with no new codes. The other side's address stays.
 func TestAddressChange(t *testing.T) {
-	for _, mover := range []string{"callee", "caller"} {
-		t.Run(mover+" moves", func(t *testing.T) {
+	for _, c := range []struct {
+		name, mover string
+		ipv6        bool
+		old, new    string // the mover's address before and after
+	}{
+		{"callee moves", "callee", false, "10.91.0.2/24", "10.91.0.3/24"},
+		{"caller moves", "caller", false, "10.91.0.1/24", "10.91.0.4/24"},
+		{"callee moves on IPv6", "callee", true, "fd00:91::2/64", "fd00:91::3/64"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			n := newNetns(t)
+			mover := c.mover
+			n := newNetns(t, c.ipv6)
 			caller := n.start(n.a, "caller", "call")
 			invite := caller.next("invite")["code"].(string)
 			callee := n.start(n.b, "callee", "join", invite)
@@ -204,15 +221,19 @@ func TestAddressChange(t *testing.T) {
 				}
 				p.audioFlows(0, 25)
 			}
-			ns, dev, old, new := n.b, n.vetB, "10.91.0.2/24", "10.91.0.3/24"
+			ns, dev := n.b, n.vetB
 			if mover == "caller" {
-				ns, dev, old, new = n.a, n.vetA, "10.91.0.1/24", "10.91.0.4/24"
+				ns, dev = n.a, n.vetA
 			}
 			caller.drain()
 			callee.drain()
-			n.ip("-n", ns, "addr", "add", new, "dev", dev)
-			n.ip("-n", ns, "addr", "del", old, "dev", dev)
-			moved := time.Now()
+			add := []string{"-n", ns, "addr", "add", c.new, "dev", dev}
+			if c.ipv6 {
+				add = append(add, "nodad")
+			}
+			n.ip(add...)
+			moved := time.Now() // the old address goes during the command: count from its start
+			n.ip("-n", ns, "addr", "del", c.old, "dev", dev)
 			caller.send("typed after the move 1")
 			caller.send("typed after the move 2")
 			callee.send("typed after the move, back")
@@ -221,9 +242,9 @@ func TestAddressChange(t *testing.T) {
 			awaitBack(t, 25, moved.Add(backWithin), toCallee, toCaller)
 			var last time.Duration
 			for _, s := range []*comeback{toCallee, toCaller} {
-				c, a := s.chat.Sub(moved), s.sound.Sub(moved)
-				t.Logf("%s moved: %s has the chat back after %v, the sound after %v", mover, s.p.name, c.Round(10*time.Millisecond), a.Round(10*time.Millisecond))
-				last = max(last, c, a)
+				chat, sound := s.chat.Sub(moved), s.sound.Sub(moved)
+				t.Logf("%s: %s has the chat back after %v, the sound after %v", c.name, s.p.name, chat.Round(10*time.Millisecond), sound.Round(10*time.Millisecond))
+				last = max(last, chat, sound)
 			}
 			if last > backWithin {
 				t.Errorf("back %v after the move; want within %v", last.Round(10*time.Millisecond), backWithin)
@@ -251,7 +272,7 @@ func TestAddressChangeOutOfReach(t *testing.T) {
 		t.Skip("takes 15 s")
 	}
 	t.Parallel()
-	n := newNetns(t)
+	n := newNetns(t, false)
 	caller := n.start(n.a, "caller", "call")
 	invite := caller.next("invite")["code"].(string)
 	callee := n.start(n.b, "callee", "join", invite)
@@ -284,7 +305,7 @@ func TestAddressChangeOutOfReach(t *testing.T) {
 func TestSecondNetwork(t *testing.T) {
 	const maxDelay = time.Second
 	t.Parallel()
-	n := newNetns(t)
+	n := newNetns(t, false)
 	caller := n.start(n.a, "caller", "call")
 	invite := caller.next("invite")["code"].(string)
 	callee := n.start(n.b, "callee", "join", invite)
@@ -358,9 +379,9 @@ func TestSecondNetwork(t *testing.T) {
 		}()
 	}
 	time.Sleep(time.Second)
+	gone := time.Now()
 	n.ip("-n", n.b, "addr", "del", "10.91.0.2/24", "dev", n.vetB)
 	n.ip("-n", n.b, "link", "set", n.vetB, "down")
-	gone := time.Now()
 
 	// Each chat line must be the next of the other side's, within
 	// maxDelay of its typing.
