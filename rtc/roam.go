@@ -49,9 +49,10 @@ import (
 
 const (
 	// roamQuiet is how long the selected pair must have heard nothing
-	// before a check from a new address takes it over: under
-	// iceKeepalive, so that a keepalive or two is missed, not more.
-	roamQuiet = 800 * time.Millisecond
+	// before a plain check from a new address takes it over (a NAT that
+	// mapped the peer anew, a peer without probes): over iceKeepalive, so
+	// that a path carrying nothing but keepalives is not taken for dead.
+	roamQuiet = 1500 * time.Millisecond
 	// roamEvery and roamBurst bound how often the pair in use may move.
 	roamEvery = 2 * time.Second
 	roamBurst = 3
@@ -81,7 +82,13 @@ type roamingNet struct {
 	*stdnet.Net
 
 	mu    sync.Mutex
-	conns map[int]transport.UDPConn
+	conns map[sockKey]transport.UDPConn
+}
+
+// sockKey names a wildcard socket: its family and port.
+type sockKey struct {
+	v6   bool
+	port int
 }
 
 func newRoamingNet() (*roamingNet, error) {
@@ -89,7 +96,7 @@ func newRoamingNet() (*roamingNet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &roamingNet{Net: n, conns: map[int]transport.UDPConn{}}, nil
+	return &roamingNet{Net: n, conns: map[sockKey]transport.UDPConn{}}, nil
 }
 
 func (n *roamingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
@@ -110,19 +117,23 @@ func (n *roamingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UD
 	if err != nil {
 		return nil, err
 	}
-	port := conn.LocalAddr().(*net.UDPAddr).Port
-	kept := &hostConn{UDPConn: conn, forget: func() {
+	a := conn.LocalAddr().(*net.UDPAddr)
+	k := sockKey{v6: a.IP.To4() == nil, port: a.Port}
+	kept := &hostConn{UDPConn: conn}
+	kept.forget = func() {
 		n.mu.Lock()
-		delete(n.conns, port)
+		if n.conns[k] == kept {
+			delete(n.conns, k)
+		}
 		n.mu.Unlock()
-	}}
+	}
 	n.mu.Lock()
-	n.conns[port] = kept
+	n.conns[k] = kept
 	n.mu.Unlock()
 	return kept, nil
 }
 
-// hostConn is a host candidate's socket, forgotten once closed.
+// hostConn is a candidate's wildcard socket, forgotten once closed.
 type hostConn struct {
 	transport.UDPConn
 	forget func()
@@ -150,10 +161,10 @@ func source(to netip.AddrPort) netip.Addr {
 // ufrag of this side.
 func (n *roamingNet) probe(port int, to netip.AddrPort, ufrag, pwd, local string) error {
 	n.mu.Lock()
-	conn := n.conns[port]
+	conn := n.conns[sockKey{v6: to.Addr().Is6(), port: port}]
 	n.mu.Unlock()
 	if conn == nil {
-		return fmt.Errorf("no socket on port %d", port)
+		return fmt.Errorf("no socket on port %d for %v", port, to)
 	}
 	m, err := stun.Build(stun.BindingRequest, stun.TransactionID,
 		stun.NewUsername(ufrag+":"+local), ice.UseCandidate(), ice.PriorityAttr(probePriority),
