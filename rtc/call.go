@@ -205,6 +205,7 @@ type Call struct {
 	routeDst     netip.AddrPort // the peer's address at the last pollRoute
 	routeSrc     netip.Addr     // and where this side reached it from
 	probes       int            // probes still to send from there
+	stopRoutes   func()         // ends watchRoutes' goroutine, if it runs
 }
 
 type hangupState int
@@ -588,6 +589,9 @@ func (c *Call) run() {
 func (c *Call) teardown() {
 	for _, t := range []clock.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer, c.routeTimer} {
 		stopTimer(t)
+	}
+	if c.stopRoutes != nil {
+		c.stopRoutes()
 	}
 	c.statsMu.Lock()
 	c.pcClosed = true

@@ -29,8 +29,9 @@ import (
 //     the interface's: when the address under a socket goes, the socket
 //     stays, and the kernel sends from whatever address now routes to the
 //     peer.
-//   - The side that moved notices within routePoll that its route to the
-//     peer leaves from another address (pollRoute) and probes the peer
+//   - The side that moved notices that its route to the peer leaves from
+//     another address (checkRoute: at once on Linux, told by rtnetlink,
+//     and every routePoll anyway) and probes the peer
 //     from there: a binding request authenticated with the peer's ICE
 //     password, with USE-CANDIDATE. Without the probe, its next keepalive
 //     (iceKeepalive) would do, a little later.
@@ -277,6 +278,7 @@ func (c *Call) checkPath() {
 	}
 	if c.routeTimer == nil && c.roam.net != nil {
 		c.pollRoute()
+		c.watchRoutes()
 	}
 	quiet := c.roam.quiet()
 	switch {
@@ -318,6 +320,25 @@ func (c *Call) peerMoved(port int, to netip.AddrPort) {
 	}
 }
 
+// watchRoutes has the kernel's route notifications run checkRoute at
+// once, at most one pending at a time.
+func (c *Call) watchRoutes() {
+	var pending atomic.Bool
+	stop, err := watchRoutes(func() {
+		if pending.CompareAndSwap(false, true) {
+			c.post(func() {
+				pending.Store(false)
+				c.checkRoute()
+			})
+		}
+	})
+	if err != nil {
+		c.logf("path: %v; looking every %v instead", err, routePoll)
+		return
+	}
+	c.stopRoutes = stop
+}
+
 // pollRoute notices when this side's packets to the peer start leaving
 // from another address (a new DHCP lease, Wi-Fi to wired) and probes the
 // peer from there at once, rather than at its next keepalive. It runs
@@ -328,6 +349,15 @@ func (c *Call) pollRoute() {
 		return
 	}
 	c.routeTimer = c.after(routePoll, c.pollRoute)
+	c.checkRoute()
+}
+
+// checkRoute looks where this side now reaches the peer from, and sends
+// the probes due.
+func (c *Call) checkRoute() {
+	if c.finished {
+		return
+	}
 	pair, err := c.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil {
 		return

@@ -298,13 +298,29 @@ func TestAddressChangeOutOfReach(t *testing.T) {
 }
 
 // TestSecondNetwork gives the callee a second network while the first
-// works (a second link to the caller's machine, with a default route, as
-// a wired port or a VPN brings), then takes the first away: the call
-// moves over with no chat message delayed by more than maxDelay, while
-// both sides type every 100 ms, and the sound goes on.
+// works (a second link to the caller's machine), then takes the first
+// away: the call moves over with no chat message delayed by more than
+// maxDelay, while both sides type every 100 ms, and the sound goes on.
+// With only a default route (a wired port under Wi-Fi), the second
+// network takes over when the first goes; with a route to the peer that
+// the kernel prefers at once (a VPN's), before.
 func TestSecondNetwork(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		routes [][]string // the callee's routes through the second network
+	}{
+		{"taken when the first goes", [][]string{{"default", "via", "10.93.0.1"}}},
+		{"taken at once", [][]string{{"default", "via", "10.93.0.1"}, {"10.91.0.1/32", "via", "10.93.0.1"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			secondNetwork(t, c.routes)
+		})
+	}
+}
+
+func secondNetwork(t *testing.T, routes [][]string) {
 	const maxDelay = time.Second
-	t.Parallel()
 	n := newNetns(t, false)
 	caller := n.start(n.a, "caller", "call")
 	invite := caller.next("invite")["code"].(string)
@@ -315,14 +331,6 @@ func TestSecondNetwork(t *testing.T) {
 		}
 		p.audioFlows(0, 25)
 	}
-	a2, b2 := n.vetA+"x", n.vetB+"x"
-	n.ip("link", "add", a2, "netns", n.a, "type", "veth", "peer", "name", b2, "netns", n.b)
-	n.ip("-n", n.a, "addr", "add", "10.93.0.1/24", "dev", a2)
-	n.ip("-n", n.b, "addr", "add", "10.93.0.2/24", "dev", b2)
-	n.ip("-n", n.a, "link", "set", a2, "up")
-	n.ip("-n", n.b, "link", "set", b2, "up")
-	n.ip("-n", n.b, "route", "add", "default", "via", "10.93.0.1", "dev", b2)
-
 	// Both sides' lines are read as they come, and stamped then.
 	type line struct {
 		p  *peer
@@ -356,9 +364,9 @@ func TestSecondNetwork(t *testing.T) {
 		}()
 	}
 
-	// Each side types every 100 ms, from 1 s before the first network
-	// goes to 3 s after.
-	const every, count = 100 * time.Millisecond, 40
+	// Each side types every 100 ms, from 1 s before the second network
+	// comes to 2.5 s after the first goes.
+	const every, count = 100 * time.Millisecond, 50
 	var mu sync.Mutex
 	sentAt := map[string]time.Time{}
 	errs := make(chan error, 2)
@@ -377,6 +385,16 @@ func TestSecondNetwork(t *testing.T) {
 			}
 			errs <- nil
 		}()
+	}
+	time.Sleep(time.Second)
+	a2, b2 := n.vetA+"x", n.vetB+"x"
+	n.ip("link", "add", a2, "netns", n.a, "type", "veth", "peer", "name", b2, "netns", n.b)
+	n.ip("-n", n.a, "addr", "add", "10.93.0.1/24", "dev", a2)
+	n.ip("-n", n.b, "addr", "add", "10.93.0.2/24", "dev", b2)
+	n.ip("-n", n.a, "link", "set", a2, "up")
+	n.ip("-n", n.b, "link", "set", b2, "up")
+	for _, r := range routes {
+		n.ip(append(append([]string{"-n", n.b, "route", "add"}, r...), "dev", b2)...)
 	}
 	time.Sleep(time.Second)
 	gone := time.Now()
