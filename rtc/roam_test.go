@@ -2,12 +2,15 @@ package rtc
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/stun/v4"
+	"github.com/pion/webrtc/v4"
 
 	"parley/internal/relay"
 )
@@ -141,4 +144,107 @@ func viaRelay(t *testing.T, code string, kind Kind, to netip.AddrPort) (string, 
 	}
 	c.Candidates = []Candidate{{Type: CandidateHost, Addr: to}}
 	return c.String(), real
+}
+
+// TestRoamingNetListen checks which sockets move to the wildcard address:
+// a host candidate's (any global unicast address, assigned here or not),
+// and not a loopback one's.
+func TestRoamingNetListen(t *testing.T) {
+	n, err := newRoamingNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		network, ip string
+		want        string // the socket's address
+		kept        bool   // kept for probes
+	}{
+		{"udp4", "192.0.2.7", "0.0.0.0", true},
+		{"udp4", "", "0.0.0.0", true},
+		{"udp4", "127.0.0.1", "127.0.0.1", false},
+	} {
+		conn, err := n.ListenUDP(c.network, &net.UDPAddr{IP: net.ParseIP(c.ip)})
+		if err != nil {
+			t.Fatalf("%s %q: %v", c.network, c.ip, err)
+		}
+		a := conn.LocalAddr().(*net.UDPAddr)
+		n.mu.Lock()
+		_, kept := n.conns[sockKey{port: a.Port}]
+		n.mu.Unlock()
+		if a.IP.String() != c.want || kept != c.kept {
+			t.Errorf("%s %q: listens on %v, kept %v; want %s, kept %v", c.network, c.ip, a, kept, c.want, c.kept)
+		}
+		conn.Close()
+		n.mu.Lock()
+		_, kept = n.conns[sockKey{port: a.Port}]
+		n.mu.Unlock()
+		if kept {
+			t.Errorf("%s %q: still kept once closed", c.network, c.ip)
+		}
+	}
+}
+
+// TestProbe checks the probe a moved side sends: a binding request the
+// peer's ICE agent accepts (its username and password, a fingerprint),
+// with USE-CANDIDATE.
+func TestProbe(t *testing.T) {
+	n, err := newRoamingNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A host candidate's socket, which listens on the wildcard address.
+	conn, err := n.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	if err := n.probe(port, peer.LocalAddr().(*net.UDPAddr).AddrPort(), "peerufrag", "peerpassword0123456789", "myufrag"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.probe(port+1, peer.LocalAddr().(*net.UDPAddr).AddrPort(), "u", "p", "l"); err == nil {
+		t.Error("a probe from a socket that is not there was sent")
+	}
+	peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	k, from, err := peer.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from.Port != port {
+		t.Errorf("probe came from port %d; want the candidate's, %d", from.Port, port)
+	}
+	m := &stun.Message{Raw: buf[:k]}
+	if err := m.Decode(); err != nil {
+		t.Fatal(err)
+	}
+	var user stun.Username
+	if err := user.GetFrom(m); err != nil || user.String() != "peerufrag:myufrag" {
+		t.Errorf("username %q (%v); want peerufrag:myufrag", user, err)
+	}
+	if err := stun.NewShortTermIntegrity("peerpassword0123456789").Check(m); err != nil {
+		t.Errorf("integrity: %v", err)
+	}
+	if err := stun.Fingerprint.Check(m); err != nil {
+		t.Errorf("fingerprint: %v", err)
+	}
+	if m.Type != stun.BindingRequest || !m.Contains(stun.AttrUseCandidate) {
+		t.Errorf("probe is %v, USE-CANDIDATE %v; want a binding request with it", m.Type, m.Contains(stun.AttrUseCandidate))
+	}
+}
+
+// TestIceOf reads the ICE credentials of a session description.
+func TestIceOf(t *testing.T) {
+	desc := &webrtc.SessionDescription{SDP: "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\na=ice-pwd:secretsecretsecret\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=ice-ufrag:other\r\n"}
+	if u, p := iceOf(desc); u != "abcd" || p != "secretsecretsecret" {
+		t.Errorf("iceOf = %q, %q; want abcd, secretsecretsecret", u, p)
+	}
+	if u, p := iceOf(nil); u != "" || p != "" {
+		t.Errorf("iceOf(nil) = %q, %q", u, p)
+	}
 }
