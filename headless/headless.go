@@ -17,7 +17,8 @@
 //
 // "state" is connecting, connected, disconnected, failed or closed; "route"
 // (host, srflx, prflx or relay) comes with connected, and "detail", when
-// present, says in plain words what is going on. "undelivered" comes just
+// present, says in plain words what is going on ("reconnecting…" with
+// disconnected, after 2 s without a word from the peer). "undelivered" comes just
 // before "bye" when some messages never reached the peer; ids number this
 // side's messages from 1, in the order they were sent.
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -204,6 +205,14 @@ type Call struct {
 	statsTimer  clock.Timer
 	lastStats   MediaStats
 	lastStatsAt time.Time
+
+	roam         *roamer // follows the peer to a new address (roam.go)
+	reconnecting bool    // said "reconnecting…"; owned by run
+	routeTimer   clock.Timer
+	routeDst     netip.AddrPort // the peer's address at the last pollRoute
+	routeSrc     netip.Addr     // and where this side reached it from
+	probes       int            // probes still to send from there
+	stopRoutes   func()         // ends watchRoutes' goroutine, if it runs
 }
 
 type hangupState int
@@ -239,11 +248,13 @@ func New(cfg Config) (*Call, error) {
 		return nil, err
 	}
 	guard := newStreamGuard(c.logf)
-	pc, err := newPeerConnection(&cfg, secret, guard)
+	c.roam = newRoamer(func(port int, to netip.AddrPort) { c.post(func() { c.peerMoved(port, to) }) })
+	pc, err := newPeerConnection(&cfg, secret, guard, c.roam)
 	if err != nil {
 		return nil, err
 	}
 	guard.onAbuse(func(reason string) { c.post(func() { c.fail(reason) }) })
+	c.roam.watch(pc)
 	c.pc = pc
 	c.secret = secret
 	c.audio, err = webrtc.NewTrackLocalStaticRTP(
@@ -273,7 +284,7 @@ func New(cfg Config) (*Call, error) {
 	return c, nil
 }
 
-func newPeerConnection(cfg *Config, secret [SecretLen]byte, guard *streamGuard) (*webrtc.PeerConnection, error) {
+func newPeerConnection(cfg *Config, secret [SecretLen]byte, guard *streamGuard, roam *roamer) (*webrtc.PeerConnection, error) {
 	var se webrtc.SettingEngine
 	ufrag, pwd := iceCredentials(secret)
 	se.SetICECredentials(ufrag, pwd)
@@ -312,7 +323,11 @@ func newPeerConnection(cfg *Config, secret [SecretLen]byte, guard *streamGuard) 
 	} else {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
-	sn, err := newStreamNet(cfg.Net, guard) // a flood of SSRCs: ssrcfilter.go
+	base, err := roam.configure(&se, cfg) // a change of address: roam.go
+	if err != nil {
+		return nil, fmt.Errorf("set up connection: %w", err)
+	}
+	sn, err := newStreamNet(base, guard) // a flood of SSRCs: ssrcfilter.go
 	if err != nil {
 		return nil, err
 	}
@@ -602,8 +617,11 @@ func (c *Call) run() {
 }
 
 func (c *Call) teardown() {
-	for _, t := range []clock.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer} {
+	for _, t := range []clock.Timer{c.connTimer, c.hintTimer, c.lostTimer, c.hupTimer, c.hupWatch, c.statsTimer, c.dropTimer, c.muteTimer, c.routeTimer} {
 		stopTimer(t)
+	}
+	if c.stopRoutes != nil {
+		c.stopRoutes()
 	}
 	c.statsMu.Lock()
 	c.pcClosed = true
@@ -684,6 +702,7 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 		stopTimer(c.connTimer)
 		stopTimer(c.hintTimer)
 		stopTimer(c.lostTimer)
+		c.reconnecting = false
 		if c.state != StateConnected {
 			first := c.statsTimer == nil
 			r := c.route()
@@ -702,14 +721,17 @@ func (c *Call) onConnectionState(s webrtc.PeerConnectionState) {
 			}
 		}
 	case webrtc.PeerConnectionStateDisconnected:
-		if c.state != StateConnected {
+		if c.state != StateConnected && !c.reconnecting {
 			return
 		}
-		c.setState(StateDisconnected, "", "nothing heard from your peer for a few seconds; waiting for the connection to come back")
+		if !c.reconnecting { // else "reconnecting…" is already said
+			c.setState(StateDisconnected, "", "nothing heard from your peer for a few seconds; waiting for the connection to come back")
+		}
 		lost := c.cfg.SilenceTimeout + c.cfg.LostTimeout
+		stopTimer(c.lostTimer)
 		c.lostTimer = c.after(c.cfg.LostTimeout, func() {
 			if c.state == StateDisconnected {
-				c.fail(fmt.Sprintf("the connection was lost: nothing heard from your peer for %v", lost.Round(time.Second)))
+				c.fail(c.lostReason(lost))
 			}
 		})
 	case webrtc.PeerConnectionStateFailed:

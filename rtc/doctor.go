@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -83,4 +84,37 @@ func connectedDetail(r Route) string {
 		return "connected through a relay"
 	}
 	return ""
+}
+
+// lostReason says why a connection silent for lost was given up: most
+// often, that this side's own address went away and the peer could not
+// be reached from the new one.
+func (c *Call) lostReason(lost time.Duration) string {
+	if c.ownAddressGone() {
+		return fmt.Sprintf("the connection was lost: your network changed and your peer could not be reached from the new one (nothing heard for %v); make new codes", lost.Round(time.Second))
+	}
+	return fmt.Sprintf("the connection was lost: nothing heard from your peer for %v", lost.Round(time.Second))
+}
+
+// ownAddressGone reports whether the address this side's path was sent
+// from is no longer this machine's. On a virtual network it never is.
+func (c *Call) ownAddressGone() bool {
+	if c.cfg.Net != nil {
+		return false
+	}
+	pair, err := c.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil || pair.Local.Typ != webrtc.ICECandidateTypeHost {
+		return false
+	}
+	ip := net.ParseIP(pair.Local.Address)
+	addrs, err := net.InterfaceAddrs()
+	if ip == nil || err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return false
+		}
+	}
+	return true
 }

@@ -143,12 +143,17 @@ func (c *Call) Stats() MediaStats {
 	if c.pcClosed || c.pc.SignalingState() == webrtc.SignalingStateClosed {
 		return m
 	}
+	var heard webrtc.StatsTimestamp // the pair in use: after a move (roam.go), the old one stays nominated
 	for _, s := range c.pc.GetStats() {
 		switch s := s.(type) {
 		case webrtc.ICECandidatePairStats:
-			if s.Nominated {
+			// Bytes are counted on every pair, so that they only grow
+			// when the path moves to another.
+			m.BytesSent += s.BytesSent
+			m.BytesReceived += s.BytesReceived
+			if s.Nominated && s.LastPacketReceivedTimestamp >= heard {
+				heard = s.LastPacketReceivedTimestamp
 				m.RTT = seconds(s.CurrentRoundTripTime)
-				m.BytesSent, m.BytesReceived = s.BytesSent, s.BytesReceived
 			}
 		case webrtc.InboundRTPStreamStats:
 			m.PacketsReceived, m.PacketsLost = s.PacketsReceived, s.PacketsLost
@@ -177,6 +182,7 @@ func (c *Call) sampleStats() {
 		return
 	}
 	c.checkChatStall()
+	c.checkPath()
 	now, m := c.now(), c.Stats()
 	if prev := c.lastStats; !c.lastStatsAt.IsZero() {
 		dt := now.Sub(c.lastStatsAt).Seconds()
