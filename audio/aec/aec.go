@@ -79,15 +79,17 @@ const (
 	// 19 to 35, ERLE 6 to 36; none of it, near-end speech the module took
 	// to be echo, A_NLP 0, ERL -5 to 0, ERLE 0 to 4). Echo is lost after
 	// lostFrames of the far end talking with none; farActive is the far
-	// end's RMS (of 32768) counted as talking.
-	trialRun    = 5
-	trialFrames = 150
-	trialCheck  = 30
-	trialCut    = 4
-	confirmANLP = 2
-	confirmERL  = 6
-	lostFrames  = 500
-	farActive   = 100
+	// end's RMS (of 32768) counted as talking. The figures (new once a
+	// second) are read every figuresEvery frames.
+	trialRun     = 5
+	trialFrames  = 150
+	trialCheck   = 30
+	trialCut     = 4
+	confirmANLP  = 2
+	confirmERL   = 6
+	lostFrames   = 500
+	farActive    = 100
+	figuresEvery = 10
 )
 
 type echoState int
@@ -228,11 +230,14 @@ func (a *Canceller) Capture(pcm []int16) error {
 // only such figures put it in use. See the constants.
 func (a *Canceller) detect(f []int16) (was bool) {
 	was = a.state != noEcho
-	m := &a.figures
-	C.parley_apm_instant(a.c, &m[0], &m[1], &m[2])
-	fresh := *m != a.instant
-	a.instant = *m
-	confirmed := fresh && (m[2] >= confirmANLP || m[0] >= confirmERL && m[1] >= confirmERL)
+	var fresh, confirmed bool
+	if a.frames%figuresEvery == 0 {
+		m := &a.figures
+		C.parley_apm_instant(a.c, &m[0], &m[1], &m[2])
+		fresh = *m != a.instant
+		a.instant = *m
+		confirmed = fresh && (m[2] >= confirmANLP || m[0] >= confirmERL && m[1] >= confirmERL)
+	}
 	echo := C.parley_apm_has_echo(a.c) != 0
 	if echo {
 		a.echoRun++
