@@ -266,7 +266,8 @@ func TestHeadphones(t *testing.T) {
 }
 
 // TestEchoComesAndGoes: the AEC alone, headphones first (the near end
-// talking over the far end, nothing cancelled), then the speakers (an
+// talking over the far end, nothing cancelled but for a trial at most),
+// then the speakers (an
 // echo path appears: found and cancelled within a few seconds), then
 // headphones again (the microphone untouched once the far end has talked
 // 5 s with no echo found; the module finds echo for some seconds after
@@ -316,8 +317,8 @@ func TestEchoComesAndGoes(t *testing.T) {
 	erle := aectest.ERLE(echo, out, on+3*r, off)
 	t.Logf("frames touched before the echo %d of %d; ERLE from 3 s after it came %.1f dB; echo found %v; frames touched from 40 s %d",
 		touched(0, on), on/480, erle, changes, touched(40*r, end-480))
-	if n := touched(0, on); n > on/480/10 {
-		t.Errorf("%d frames of %d touched before the echo, want ≤ 10%%", n, on/480)
+	if n := touched(0, on); n > 160 {
+		t.Errorf("%d frames of %d touched before the echo, want at most a trial's 150", n, on/480)
 	}
 	if erle < 20 || !found[9] {
 		t.Errorf("echo from 5 s: ERLE from 8 s %.1f dB (want ≥ 20), found at 9 s %v", erle, found[9])
