@@ -70,7 +70,12 @@ const (
 	// 2 dB of LSD, and it adds 8 ms (COMPARISON.md). The module runs all
 	// the same, so the AEC has converged when its output is used.
 	//
-	// A trial starts after trialRun frames held to have echo; it ends
+	// A trial starts after the first trialRun frames of a run held to have
+	// echo, if the far end was at least trialERL (6 dB) louder than the
+	// microphone in them
+	// (an echo path; not the near end talking, which the module sometimes
+	// takes for echo, and which a trial would cost an 8 ms jump each way
+	// as the module's output comes into use and goes); it ends
 	// after trialFrames, or after trialCheck frames of the far end talking
 	// if the module took less than trialCut (6 dB) off the microphone in
 	// them. Echo figures confirm echo with A_NLP at least confirmANLP dB,
@@ -81,7 +86,8 @@ const (
 	// lostFrames of the far end talking with none; farActive is the far
 	// end's RMS (of 32768) counted as talking. The figures (new once a
 	// second) are read every figuresEvery frames.
-	trialRun     = 5
+	trialRun     = 10
+	trialERL     = 4
 	trialFrames  = 150
 	trialCheck   = 30
 	trialCut     = 4
@@ -130,6 +136,8 @@ type Canceller struct {
 	echoRun, trial, lost int
 	wary                 bool
 	instant, figures     [3]C.int // figures: the C call's, not to escape
+	// The far end's and the microphone's energy over the run.
+	runFar, runMic float64
 	// A trial's far-end frames, and the microphone's energy in them
 	// before and after the module.
 	trialFar          int
@@ -241,15 +249,17 @@ func (a *Canceller) detect(f []int16) (was bool) {
 	echo := C.parley_apm_has_echo(a.c) != 0
 	if echo {
 		a.echoRun++
+		a.runFar += energy(a.ref)
+		a.runMic += energy(a.raw)
 	} else {
-		a.echoRun = 0
+		a.echoRun, a.runFar, a.runMic = 0, 0, 0
 	}
 	switch a.state {
 	case noEcho:
 		switch {
 		case confirmed:
 			a.state, a.lost = echoFound, 0
-		case !a.wary && a.echoRun >= trialRun:
+		case !a.wary && a.echoRun == trialRun && a.runFar >= a.runMic*trialERL:
 			a.state, a.trial = onTrial, a.frames
 			a.trialFar, a.trialIn, a.trialOut = 0, 0, 0
 		}
