@@ -40,9 +40,10 @@
 // cut into 64-sample blocks, the filter bank). So with the AEC alone
 // (no NS or AGC, which need the module's output) the microphone goes out
 // untouched while there is no echo, the module running beside it all the
-// same: a run of frames it takes to hold echo puts its output in use on
-// trial (so an echo is cancelled within a second of the far end
-// talking), and its next echo figures confirm that (the linear filter
+// same: a run of frames it takes to hold echo, the far end louder than
+// the microphone, puts its output in use on trial (so an echo is
+// cancelled within a second of the far end talking), and its next echo
+// figures confirm that (the linear filter
 // removing echo, or the echo well below the far end and removed) or end
 // the trial, after which only such figures put it in use. Once the far
 // end has talked 5 s with no echo found, the microphone goes out
