@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,46 @@ const (
 	nsLevel        = 3 // NoiseSuppression::kVeryHigh
 	agcTargetDBFS  = 3
 	agcGainDB      = 15
+	// With the AEC alone, the microphone goes out untouched while there
+	// is no echo (see detect): the module's 48 kHz band split and merge,
+	// and its suppressor's guesses, cost speech with no echo in it 1 to
+	// 2 dB of LSD, and it adds 8 ms (COMPARISON.md). The module runs all
+	// the same, so the AEC has converged when its output is used.
+	//
+	// A trial starts after the first trialRun frames of a run held to have
+	// echo, if the far end was at least trialERL (6 dB) louder than the
+	// microphone in them
+	// (an echo path; not the near end talking, which the module sometimes
+	// takes for echo, and which a trial would cost an 8 ms jump each way
+	// as the module's output comes into use and goes); it ends
+	// after trialFrames, or after trialCheck frames of the far end talking
+	// if the module took less than trialCut (6 dB) off the microphone in
+	// them. Echo figures confirm echo with A_NLP at least confirmANLP dB,
+	// or ERL and ERLE both at least confirmERL dB (measured, in dB: true
+	// echo at -18 and -35 dB gave A_NLP 2 to 6 in its first figures, ERL
+	// 19 to 35, ERLE 6 to 36; none of it, near-end speech the module took
+	// to be echo, A_NLP 0, ERL -5 to 0, ERLE 0 to 4). Echo is lost after
+	// lostFrames of the far end talking with none; farActive is the far
+	// end's RMS (of 32768) counted as talking. The figures (new once a
+	// second) are read every figuresEvery frames.
+	trialRun     = 10
+	trialERL     = 4
+	trialFrames  = 150
+	trialCheck   = 30
+	trialCut     = 4
+	confirmANLP  = 2
+	confirmERL   = 6
+	lostFrames   = 500
+	farActive    = 100
+	figuresEvery = 10
+)
+
+type echoState int
+
+const (
+	noEcho echoState = iota
+	onTrial
+	echoFound
 )
 
 // Canceller cleans up a microphone with the far end as reference. See the
@@ -71,6 +112,8 @@ type Canceller struct {
 	rate, frame int
 	aec         bool
 	ring        *ref.Ring
+	// gated: the AEC alone, its output used only while echo is found.
+	gated bool
 
 	// mu guards c and the tracking state: the frames processed, the
 	// estimate outside the window waiting for a second period to agree
@@ -84,10 +127,27 @@ type Canceller struct {
 	haveCand  bool
 	since     int
 	settled   int
+	// Whether there is echo (see detect): the state, the frames running
+	// the AEC took to hold echo, the frame a trial began at, the frames
+	// with the far end active and no echo while found, whether a trial
+	// has failed, and the module's last echo figures; raw is the
+	// microphone's frame before the module.
+	state                echoState
+	echoRun, trial, lost int
+	wary                 bool
+	instant, figures     [3]C.int // figures: the C call's, not to escape
+	// The far end's and the microphone's energy over the run.
+	runFar, runMic float64
+	// A trial's far-end frames, and the microphone's energy in them
+	// before and after the module.
+	trialFar          int
+	trialIn, trialOut float64
+	raw               []int16
 
-	delaySet atomic.Int64 // time.Duration
-	estimate atomic.Int64 // time.Duration, valid when haveEst
-	haveEst  atomic.Bool
+	delaySet  atomic.Int64 // time.Duration
+	estimate  atomic.Int64 // time.Duration, valid when haveEst
+	haveEst   atomic.Bool
+	echoFound atomic.Bool
 }
 
 // New makes a Canceller.
@@ -108,9 +168,9 @@ func New(cfg Config) (*Canceller, error) {
 		return nil, fmt.Errorf("aec: webrtc-audio-processing failed to start (error %d)", int(e))
 	}
 	a := &Canceller{
-		rate: cfg.Rate, frame: frame, aec: cfg.AEC,
+		rate: cfg.Rate, frame: frame, aec: cfg.AEC, gated: cfg.AEC && !cfg.NS && !cfg.AGC,
 		ring: ref.New(cfg.Rate, frame, MaxDelay, slip),
-		c:    c, ref: make([]int16, frame),
+		c:    c, ref: make([]int16, frame), raw: make([]int16, frame),
 	}
 	d := max(0, min(cfg.Delay, MaxDelay))
 	a.ring.SetHold(a.samples(max(0, d-margin)))
@@ -151,19 +211,116 @@ func (a *Canceller) Capture(pcm []int16) error {
 		return ErrClosed
 	}
 	for at := 0; at < len(pcm); at += a.frame {
+		f := pcm[at : at+a.frame]
 		var refp *C.int16_t
 		if a.aec {
 			a.ring.Next(a.ref)
 			refp = (*C.int16_t)(unsafe.Pointer(&a.ref[0]))
+			copy(a.raw, f)
 		}
-		if r := C.parley_apm_process(a.c, (*C.int16_t)(unsafe.Pointer(&pcm[at])), refp); r != 0 {
+		if r := C.parley_apm_process(a.c, (*C.int16_t)(unsafe.Pointer(&f[0])), refp); r != 0 {
 			return fmt.Errorf("aec: webrtc-audio-processing: error %d", int(r))
 		}
 		if a.aec {
 			a.track()
+			if was := a.detect(f); a.gated {
+				a.gate(f, was)
+			}
 		}
 	}
 	return nil
+}
+
+// detect follows whether there is echo, frame by frame (f is the
+// module's output), and reports whether the module's output was in use
+// before this frame: on trial after a run of frames the module took to
+// hold echo, confirmed by its next echo figures; once a trial has failed,
+// only such figures put it in use. See the constants.
+func (a *Canceller) detect(f []int16) (was bool) {
+	was = a.state != noEcho
+	var fresh, confirmed bool
+	if a.frames%figuresEvery == 0 {
+		m := &a.figures
+		C.parley_apm_instant(a.c, &m[0], &m[1], &m[2])
+		fresh = *m != a.instant
+		a.instant = *m
+		confirmed = fresh && (m[2] >= confirmANLP || m[0] >= confirmERL && m[1] >= confirmERL)
+	}
+	echo := C.parley_apm_has_echo(a.c) != 0
+	if echo {
+		a.echoRun++
+		a.runFar += energy(a.ref)
+		a.runMic += energy(a.raw)
+	} else {
+		a.echoRun, a.runFar, a.runMic = 0, 0, 0
+	}
+	switch a.state {
+	case noEcho:
+		switch {
+		case confirmed:
+			a.state, a.lost = echoFound, 0
+		case !a.wary && a.echoRun == trialRun && a.runFar >= a.runMic*trialERL:
+			a.state, a.trial = onTrial, a.frames
+			a.trialFar, a.trialIn, a.trialOut = 0, 0, 0
+		}
+	case onTrial:
+		if active(a.ref) {
+			a.trialFar++
+			a.trialIn += energy(a.raw)
+			a.trialOut += energy(f)
+		}
+		switch {
+		case confirmed:
+			a.state, a.lost = echoFound, 0
+		case fresh || a.frames-a.trial >= trialFrames,
+			a.trialFar == trialCheck && a.trialIn < a.trialOut*trialCut:
+			a.state, a.wary = noEcho, true
+		}
+	case echoFound:
+		switch {
+		case echo:
+			a.lost = 0
+		case active(a.ref):
+			if a.lost++; a.lost >= lostFrames {
+				a.state = noEcho
+			}
+		}
+	}
+	a.echoFound.Store(a.state == echoFound)
+	return was
+}
+
+// gate puts out the module's frame f while echo is found and the raw
+// microphone otherwise, fading from one to the other over the frame
+// where that changes.
+func (a *Canceller) gate(f []int16, was bool) {
+	now := a.state != noEcho
+	switch {
+	case was && now:
+	case !was && !now:
+		copy(f, a.raw)
+	default:
+		from, to := f, a.raw // echo lost: from the module's to raw
+		if now {
+			from, to = a.raw, f
+		}
+		n := float64(len(f))
+		for i := range f {
+			w := float64(i+1) / n
+			f[i] = int16(math.Round((1-w)*float64(from[i]) + w*float64(to[i])))
+		}
+	}
+}
+
+// active says whether the far end's frame is louder than farActive.
+func active(pcm []int16) bool { return energy(pcm) > farActive*farActive*float64(len(pcm)) }
+
+func energy(pcm []int16) float64 {
+	var e float64
+	for _, v := range pcm {
+		e += float64(v) * float64(v)
+	}
+	return e
 }
 
 // track reads the AEC's delay estimate once a second and, when it puts
@@ -234,6 +391,10 @@ func (a *Canceller) Delay() time.Duration {
 	}
 	return time.Duration(a.delaySet.Load())
 }
+
+// EchoFound says whether the AEC finds echo in the microphone. With the
+// AEC alone, the microphone is left untouched while it does not.
+func (a *Canceller) EchoFound() bool { return a.echoFound.Load() }
 
 // Close frees the C++ module; later calls return ErrClosed, and Close
 // again does nothing.

@@ -31,6 +31,24 @@
 // found within 10 to 20 s. A delay handed in far too long (the echo more
 // than 60 ms ahead of the far end) may not be found.
 //
+// # No echo
+//
+// With headphones there is no echo, and the module can only do harm: its
+// 48 kHz band split and merge alone cost speech about 1 dB of LSD, its
+// suppressor guesses at echo where the two talkers happen to cohere, and
+// its output is 8 ms late (the AEC's 4 ms overlap, its 80-sample frames
+// cut into 64-sample blocks, the filter bank). So with the AEC alone
+// (no NS or AGC, which need the module's output) the microphone goes out
+// untouched while there is no echo, the module running beside it all the
+// same: a run of frames it takes to hold echo, the far end louder than
+// the microphone, puts its output in use on trial (so an echo is
+// cancelled within a second of the far end talking), and its next echo
+// figures confirm that (the linear filter
+// removing echo, or the echo well below the far end and removed) or end
+// the trial, after which only such figures put it in use. Once the far
+// end has talked 5 s with no echo found, the microphone goes out
+// untouched again. [Canceller.EchoFound] says which.
+//
 // Playback and Capture count samples to line the two up: the far end for a
 // captured frame is the frame played the hold before it, however the two
 // goroutines are scheduled, as long as both run at the same rate on

@@ -101,6 +101,19 @@ int parley_apm_metrics(parley_apm *a, int *erl, int *erle, int *anlp) {
 	return r;
 }
 
+int parley_apm_instant(parley_apm *a, int *erl, int *erle, int *anlp) {
+	webrtc::EchoCancellation::Metrics m;
+	int r = a->apm->echo_cancellation()->GetMetrics(&m);
+	*erl = m.echo_return_loss.instant;
+	*erle = m.echo_return_loss_enhancement.instant;
+	*anlp = m.a_nlp.instant;
+	return r;
+}
+
+int parley_apm_has_echo(parley_apm *a) {
+	return a->apm->echo_cancellation()->stream_has_echo() ? 1 : 0;
+}
+
 int parley_apm_delay(parley_apm *a, int *median, int *std) {
 	return a->apm->echo_cancellation()->GetDelayMetrics(median, std);
 }

@@ -35,6 +35,12 @@ int parley_apm_delay(parley_apm *a, int *median, int *std);
 // enhancement, and the enhancement before the non-linear processor
 // (A_NLP), in dB.
 int parley_apm_metrics(parley_apm *a, int *erl, int *erle, int *anlp);
+// parley_apm_instant reports the same over the module's last period
+// (about 1 s) that had echo in it.
+int parley_apm_instant(parley_apm *a, int *erl, int *erle, int *anlp);
+// parley_apm_has_echo reports whether the AEC took the last frame to hold
+// echo (EchoCancellation::stream_has_echo).
+int parley_apm_has_echo(parley_apm *a);
 void parley_apm_free(parley_apm *a);
 
 #ifdef __cplusplus

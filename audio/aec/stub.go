@@ -18,3 +18,4 @@ func (a *Canceller) Capture(pcm []int16) error  { return ErrUnavailable }
 func (a *Canceller) SetDelay(d time.Duration)   {}
 func (a *Canceller) Delay() time.Duration       { return 0 }
 func (a *Canceller) Close() error               { return nil }
+func (a *Canceller) EchoFound() bool            { return false }
