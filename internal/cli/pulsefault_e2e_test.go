@@ -122,9 +122,10 @@ func TestPulseServerDies(t *testing.T) {
 
 // TestPulseDeviceUnloaded unloads the caller's speaker mid-call (its null
 // sink's module): the caller says once that the sound is lost, and once
-// the sink is loaded again the sound comes back by itself.
+// the sink is loaded again the sound comes back by itself. It runs alone:
+// among seven other calls on two cores the loss was once said after more
+// than its 2 s.
 func TestPulseDeviceUnloaded(t *testing.T) {
-	t.Parallel()
 	srv := pulsetest.Start(t)
 	caller, callee := soundCall(t, srv)
 
