@@ -230,17 +230,8 @@ func runRigCall(ctx context.Context, rg *rig, s Scenario, mouthA, mouthB []int16
 	}
 	cpu0, start := cpuTime(), time.Now()
 	d := time.Duration(n) * time.Second / rate
-	pa, err := rg.play("mouth_a", mouthA)
+	playErr, err := rg.speak(ctx, mouthA, mouthB, d, tail)
 	if err != nil {
-		return nil, err
-	}
-	pb, err := rg.play("mouth_b", mouthB)
-	if err != nil {
-		pa.wait(0)
-		return nil, err
-	}
-	errA, errB := pa.wait(d+5*time.Second), pb.wait(d+5*time.Second)
-	if err := sleep(ctx, tail); err != nil {
 		return nil, err
 	}
 	wall, used := time.Since(start), cpuTime()-cpu0
@@ -252,7 +243,7 @@ func runRigCall(ctx context.Context, rg *rig, s Scenario, mouthA, mouthB []int16
 	b.io.Close()
 	chans, err := rec.stop()
 	recorded = true
-	for _, err := range []error{errA, errB, err, a.err, b.err} {
+	for _, err := range []error{playErr, err, a.err, b.err} {
 		if err != nil {
 			return nil, err
 		}

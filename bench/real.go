@@ -264,17 +264,8 @@ func runReal(ctx context.Context, rg *rig, s Scenario, talk []int16, d time.Dura
 	cpu0, srv0 := cpuTime(), rg.cpu()
 	start := time.Now()
 	peakRSS := watchRSS()
-	pa, err := rg.play("mouth_a", said)
+	playErr, err := rg.speak(ctx, said, said, d, tail)
 	if err != nil {
-		return nil, err
-	}
-	pb, err := rg.play("mouth_b", said)
-	if err != nil {
-		pa.wait(0)
-		return nil, err
-	}
-	errA, errB := pa.wait(d+5*time.Second), pb.wait(d+5*time.Second)
-	if err := sleep(ctx, tail); err != nil {
 		return nil, err
 	}
 	wall := time.Since(start)
@@ -284,7 +275,7 @@ func runReal(ctx context.Context, rg *rig, s Scenario, talk []int16, d time.Dura
 	b.io.Close()
 	chans, err := rec.stop()
 	recorded = true
-	for _, err := range []error{errA, errB, err, a.err, b.err} {
+	for _, err := range []error{playErr, err, a.err, b.err} {
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -148,6 +149,25 @@ func (r *rig) play(sink string, pcm []int16) (*player, error) {
 		p.done <- err
 	}()
 	return p, nil
+}
+
+// speak plays a into mouth_a and b into mouth_b at once, waits until
+// both have played (d, the longer's length, and 5 s to spare), then
+// tail more for the ears to hear the end. The players' failures come back
+// in playErr, to report after the recording is stopped; err is the
+// context's.
+func (r *rig) speak(ctx context.Context, a, b []int16, d, tail time.Duration) (playErr, err error) {
+	pa, err := r.play("mouth_a", a)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := r.play("mouth_b", b)
+	if err != nil {
+		pa.wait(0)
+		return nil, err
+	}
+	playErr = errors.Join(pa.wait(d+5*time.Second), pb.wait(d+5*time.Second))
+	return playErr, sleep(ctx, tail)
 }
 
 // wait waits for the player to finish, at most d, and kills it then.

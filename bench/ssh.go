@@ -147,17 +147,8 @@ func sshCall(ctx context.Context, rg *rig, srv *sshd.Server, s Scenario, talk []
 		return nil, err
 	}
 	start := time.Now()
-	pa, err := rg.play("mouth_a", said)
+	playErr, err := rg.speak(ctx, said, said, d, tail)
 	if err != nil {
-		return nil, err
-	}
-	pb, err := rg.play("mouth_b", said)
-	if err != nil {
-		pa.wait(0)
-		return nil, err
-	}
-	errA, errB := pa.wait(d+5*time.Second), pb.wait(d+5*time.Second)
-	if err := sleep(ctx, tail); err != nil {
 		return nil, err
 	}
 	run := &sshRun{wall: time.Since(start)}
@@ -169,7 +160,7 @@ func sshCall(ctx context.Context, rg *rig, srv *sshd.Server, s Scenario, talk []
 	}
 	chans, err := rec.stop()
 	recorded = true
-	for _, err := range []error{errA, errB, err} {
+	for _, err := range []error{playErr, err} {
 		if err != nil {
 			return nil, err
 		}
