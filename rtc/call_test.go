@@ -24,11 +24,9 @@ func loopbackConfig() Config {
 	return Config{Interfaces: []string{"lo"}, Loopback: true}
 }
 
-// pair connects a caller and a callee through their codes.
-func pair(t *testing.T, cfg Config) (caller, callee *Call) {
+// newCalls makes a caller and a callee, closed when the test ends.
+func newCalls(t *testing.T, cfg Config) (caller, callee *Call) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	var err error
 	if caller, err = New(cfg); err != nil {
 		t.Fatal(err)
@@ -38,6 +36,15 @@ func pair(t *testing.T, cfg Config) (caller, callee *Call) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { callee.Close() })
+	return caller, callee
+}
+
+// pair connects a caller and a callee through their codes.
+func pair(t *testing.T, cfg Config) (caller, callee *Call) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	caller, callee = newCalls(t, cfg)
 	invite, err := caller.Invite(ctx)
 	if err != nil {
 		t.Fatalf("Invite: %v", err)
@@ -430,16 +437,7 @@ func TestJoinerHint(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.ConnectTimeout = time.Second
 	cfg, fc := onFake(cfg)
-	caller, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer caller.Close()
-	callee, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer callee.Close()
+	caller, callee := newCalls(t, cfg)
 	invite, err := caller.Invite(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -63,16 +63,7 @@ func TestPeerCertificateMismatch(t *testing.T) {
 			cfg.SDP = tc.sdp
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			caller, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer caller.Close()
-			callee, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer callee.Close()
+			caller, callee := newCalls(t, cfg)
 			fooled, honest := callee, caller
 			if !tc.inInvite {
 				fooled, honest = caller, callee

@@ -75,16 +75,7 @@ func TestReconnectingSaid(t *testing.T) {
 	cfg := loopbackConfig()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	caller, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer caller.Close()
-	callee, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer callee.Close()
+	caller, callee := newCalls(t, cfg)
 	invite, err := caller.Invite(ctx)
 	if err != nil {
 		t.Fatal(err)
