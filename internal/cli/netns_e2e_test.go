@@ -104,6 +104,23 @@ func (n *netns) start(ns, name string, args ...string) *peer {
 	return startRaw(n.t, "ip", nil, name, append(cmd, args[1:]...)...)
 }
 
+// connect runs a caller in namespace a and a callee in b, joined
+// through their codes, and waits until both are connected and hear each
+// other.
+func (n *netns) connect() (caller, callee *peer) {
+	n.t.Helper()
+	caller = n.start(n.a, "caller", "call")
+	invite := caller.next("invite")["code"].(string)
+	callee = n.start(n.b, "callee", "join", invite)
+	caller.send(callee.next("answer")["code"].(string))
+	for _, p := range []*peer{caller, callee} {
+		for p.next("state")["state"] != "connected" {
+		}
+		p.audioFlows(0, 25)
+	}
+	return caller, callee
+}
+
 // heard returns the frames played from the peer's packets (not concealed)
 // in a stats line.
 func heard(s map[string]any) float64 {
@@ -215,15 +232,7 @@ func TestAddressChange(t *testing.T) {
 			t.Parallel()
 			mover := c.mover
 			n := newNetns(t, c.ipv6)
-			caller := n.start(n.a, "caller", "call")
-			invite := caller.next("invite")["code"].(string)
-			callee := n.start(n.b, "callee", "join", invite)
-			caller.send(callee.next("answer")["code"].(string))
-			for _, p := range []*peer{caller, callee} {
-				for p.next("state")["state"] != "connected" {
-				}
-				p.audioFlows(0, 25)
-			}
+			caller, callee := n.connect()
 			ns, dev := n.b, n.vetB
 			if mover == "caller" {
 				ns, dev = n.a, n.vetA
@@ -276,15 +285,7 @@ func TestAddressChangeOutOfReach(t *testing.T) {
 	}
 	t.Parallel()
 	n := newNetns(t, false)
-	caller := n.start(n.a, "caller", "call")
-	invite := caller.next("invite")["code"].(string)
-	callee := n.start(n.b, "callee", "join", invite)
-	caller.send(callee.next("answer")["code"].(string))
-	for _, p := range []*peer{caller, callee} {
-		for p.next("state")["state"] != "connected" {
-		}
-	}
-	callee.audioFlows(0, 25)
+	_, callee := n.connect()
 	n.ip("-n", n.b, "addr", "add", "10.92.0.2/24", "dev", n.vetB)
 	n.ip("-n", n.b, "addr", "del", "10.91.0.2/24", "dev", n.vetB)
 	if s := callee.next("state"); s["state"] != "disconnected" || s["detail"] != "reconnecting…" {
@@ -325,15 +326,7 @@ func TestSecondNetwork(t *testing.T) {
 func secondNetwork(t *testing.T, routes [][]string) {
 	const maxDelay = time.Second
 	n := newNetns(t, false)
-	caller := n.start(n.a, "caller", "call")
-	invite := caller.next("invite")["code"].(string)
-	callee := n.start(n.b, "callee", "join", invite)
-	caller.send(callee.next("answer")["code"].(string))
-	for _, p := range []*peer{caller, callee} {
-		for p.next("state")["state"] != "connected" {
-		}
-		p.audioFlows(0, 25)
-	}
+	caller, callee := n.connect()
 	// Both sides' lines are read as they come, and stamped then.
 	type line struct {
 		p  *peer
