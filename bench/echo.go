@@ -214,12 +214,7 @@ func runRigCall(ctx context.Context, rg *rig, s Scenario, mouthA, mouthB []int16
 	if err != nil {
 		return nil, err
 	}
-	recorded := false
-	defer func() {
-		if !recorded {
-			rec.stop()
-		}
-	}()
+	defer rec.stop()
 	for _, p := range []*realPeer{a, b} {
 		if err := p.start(); err != nil {
 			return nil, fmt.Errorf("peer %s: %w", p.name, err)
@@ -242,7 +237,6 @@ func runRigCall(ctx context.Context, rg *rig, s Scenario, mouthA, mouthB []int16
 	a.io.Close()
 	b.io.Close()
 	chans, err := rec.stop()
-	recorded = true
 	for _, err := range []error{playErr, err, a.err, b.err} {
 		if err != nil {
 			return nil, err

@@ -246,12 +246,7 @@ func runReal(ctx context.Context, rg *rig, s Scenario, talk []int16, d time.Dura
 	if err != nil {
 		return nil, err
 	}
-	recorded := false
-	defer func() {
-		if !recorded {
-			rec.stop()
-		}
-	}()
+	defer rec.stop()
 	for _, p := range []*realPeer{a, b} {
 		if err := p.start(); err != nil {
 			return nil, fmt.Errorf("peer %s: %w", p.name, err)
@@ -274,7 +269,6 @@ func runReal(ctx context.Context, rg *rig, s Scenario, talk []int16, d time.Dura
 	a.io.Close()
 	b.io.Close()
 	chans, err := rec.stop()
-	recorded = true
 	for _, err := range []error{playErr, err, a.err, b.err} {
 		if err != nil {
 			return nil, err

@@ -189,6 +189,10 @@ type recorder struct {
 	data []byte
 	done chan struct{}
 	err  error
+
+	stopped sync.Once
+	chans   [rigChannels][]int16 // what stop returns, every time
+	stopErr error
 }
 
 func (r *rig) record() (*recorder, error) {
@@ -246,8 +250,14 @@ func (rec *recorder) frames() int {
 	return len(rec.data) / (2 * rigChannels)
 }
 
-// stop ends the recording and returns each channel.
+// stop ends the recording and returns each channel; called again, it
+// returns the same.
 func (rec *recorder) stop() ([rigChannels][]int16, error) {
+	rec.stopped.Do(func() { rec.chans, rec.stopErr = rec.finish() })
+	return rec.chans, rec.stopErr
+}
+
+func (rec *recorder) finish() ([rigChannels][]int16, error) {
 	_ = rec.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-rec.done:

@@ -131,12 +131,7 @@ func sshCall(ctx context.Context, rg *rig, srv *sshd.Server, s Scenario, talk []
 	if err != nil {
 		return nil, err
 	}
-	recorded := false
-	defer func() {
-		if !recorded {
-			rec.stop()
-		}
-	}()
+	defer rec.stop()
 	if err := b.Start(conn.b); err != nil {
 		return nil, err
 	}
@@ -159,7 +154,6 @@ func sshCall(ctx context.Context, rg *rig, srv *sshd.Server, s Scenario, talk []
 		}
 	}
 	chans, err := rec.stop()
-	recorded = true
 	for _, err := range []error{playErr, err} {
 		if err != nil {
 			return nil, err

@@ -159,15 +159,7 @@ func TestSSHRemote(t *testing.T) {
 	t.Run("found", func(t *testing.T) {
 		// A dead agent's socket, as sshd leaves one when its connection
 		// ends, newer than the live one will be: tried first, removed.
-		dead := agent.NewRemoteSocket()
-		l, err := net.Listen("unix", dead)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.(*net.UnixListener).SetUnlinkOnClose(false)
-		l.Close()
-		os.Chmod(dead, 0o600)
-		defer os.Remove(dead)
+		dead := deadSocket(t)
 		os.Chtimes(dead, time.Now(), time.Now().Add(time.Hour))
 
 		// --agent '' after the one parley ssh passes: look for one. (Where
@@ -242,15 +234,7 @@ func TestSSHRemote(t *testing.T) {
 		}
 		// A parley killed with its session (SIGHUP, SIGPIPE) cannot remove
 		// its socket: the next parley given an agent removes it.
-		dead := agent.NewRemoteSocket()
-		l, err := net.Listen("unix", dead)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.(*net.UnixListener).SetUnlinkOnClose(false)
-		l.Close()
-		os.Chmod(dead, 0o600)
-		defer os.Remove(dead)
+		dead := deadSocket(t)
 		args := append(srv.Command(), sshtest.Destination, bin+" call --headless --stun none --agent "+agent.NewRemoteSocket()+" </dev/null")
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			t.Fatalf("%v\n%s", err, out)
@@ -495,4 +479,20 @@ func TestSSHAttachCommand(t *testing.T) {
 	if string(out) != "forwarded\n" {
 		t.Errorf("stdout %q; want the COMMAND's, with the agent's socket there", out)
 	}
+}
+
+// deadSocket leaves a socket in agent.RemoteDir that nobody listens on,
+// as sshd leaves one when its connection ends; it is removed at the end.
+func deadSocket(t *testing.T) string {
+	t.Helper()
+	dead := agent.NewRemoteSocket()
+	l, err := net.Listen("unix", dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	os.Chmod(dead, 0o600)
+	t.Cleanup(func() { os.Remove(dead) })
+	return dead
 }
