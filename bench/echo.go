@@ -59,6 +59,11 @@ type Echo struct {
 	// ProcCPU is the CPU time A spent in the processing (Capture and
 	// Playback, the calling thread's), % of a core.
 	ProcCPU float64 `json:"processing_cpu_pct"`
+	// SteadyCPU and PacedCPU are the same processing's CPU on A's frames
+	// of the call replayed into a new canceller: back to back, and 10 ms
+	// apart as in the call (see replay.go).
+	SteadyCPU float64 `json:"processing_cpu_replayed_pct"`
+	PacedCPU  float64 `json:"processing_cpu_replayed_paced_pct"`
 }
 
 // procName says which processing p turns on.
@@ -83,7 +88,13 @@ func newProc(p voice.Processing) (*aec.Canceller, error) {
 	if !p.AEC && !p.NS && !p.AGC {
 		return nil, nil
 	}
-	return aec.New(aec.Config{Rate: rate, AEC: p.AEC, NS: p.NS, AGC: p.AGC, Delay: 20 * time.Millisecond})
+	return aec.New(procConfig(p))
+}
+
+// procConfig is the canceller's configuration for p, as voice.Session
+// makes it.
+func procConfig(p voice.Processing) aec.Config {
+	return aec.Config{Rate: rate, AEC: p.AEC, NS: p.NS, AGC: p.AGC, Delay: 20 * time.Millisecond}
 }
 
 // nearTalk is what A says in the echo scenarios, in another voice.
@@ -140,6 +151,11 @@ func runEcho(ctx context.Context, rg *rig, s Scenario, talk []int16) (*Result, e
 	}
 	e.DelayMs, e.Processing, e.EstimateMs = ms(s.Echo), procName(s.Proc), ms(estimate)
 	e.ProcCPU = c.procCPU
+	if c.tape != nil {
+		if e.SteadyCPU, e.PacedCPU, err = c.tape.replay(procConfig(s.Proc)); err != nil {
+			return nil, fmt.Errorf("replaying the processing: %w", err)
+		}
+	}
 	return &Result{
 		Scenario:  s.Name,
 		About:     s.About,
@@ -159,8 +175,9 @@ func runEcho(ctx context.Context, rg *rig, s Scenario, talk []int16) (*Result, e
 type rigCall struct {
 	chans    [rigChannels][]int16
 	estimate time.Duration
-	procCPU  float64 // % of a core
-	cpu      float64 // % of a core per peer
+	procCPU  float64   // % of a core
+	tape     *procTape // A's processing's input, if it had processing
+	cpu      float64   // % of a core per peer
 	kbpsAB   float64
 	kbpsBA   float64
 }
@@ -195,6 +212,9 @@ func runRigCall(ctx context.Context, rg *rig, s Scenario, mouthA, mouthB []int16
 	}
 	if a.proc != nil {
 		defer a.proc.Close()
+		if s.Echo > 0 {
+			a.tape = newProcTape(2 * room)
+		}
 	}
 	b, err := openRealPeer("B", "mic_b", "ear_b", s.Frame, conn.b, room)
 	if err != nil {
@@ -243,7 +263,7 @@ func runRigCall(ctx context.Context, rg *rig, s Scenario, mouthA, mouthB []int16
 		}
 	}
 	return &rigCall{
-		chans: chans, estimate: estimate,
+		chans: chans, estimate: estimate, tape: a.tape,
 		procCPU: 100 * time.Duration(a.procCPU.Load()).Seconds() / wall.Seconds(),
 		cpu:     100 * used.Seconds() / wall.Seconds() / 2,
 		kbpsAB:  float64(a.tx.Sent()) * 8 / wall.Seconds() / 1000,

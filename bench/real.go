@@ -39,6 +39,7 @@ type realPeer struct {
 	arr       *arrivals      // when the other peer's frames came
 	proc      *aec.Canceller // nil: no processing
 	procCPU   atomic.Int64   // ns of CPU time in proc's Capture and Playback
+	tape      *procTape      // nil, or what is handed to proc, to replay
 	log       *logLines
 	sendingNs time.Duration
 
@@ -133,6 +134,9 @@ func (p *realPeer) deliver(pcm []int16) {
 	t0 := time.Now()
 	if p.proc != nil {
 		var err error
+		if p.tape != nil {
+			p.tape.add(true, pcm)
+		}
 		p.timed(func() { err = p.proc.Capture(pcm) })
 		if err != nil {
 			p.mu.Lock()
@@ -175,6 +179,9 @@ func (p *realPeer) pull(dst []int16) {
 	now := time.Now()
 	p.buf.Pull(dst)
 	if p.proc != nil {
+		if p.tape != nil {
+			p.tape.add(false, dst)
+		}
 		p.timed(func() { p.proc.Playback(dst) }) // the far end, as it goes to the speaker
 	}
 	p.mu.Lock()
