@@ -3,12 +3,16 @@
 package audio
 
 /*
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE // pthread_setname_np
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <time.h>
+#include <pthread.h>
 
 // malgo's stop callback, which miniaudio's ma_device holds.
 extern void goStopCallback(void*);
@@ -42,6 +46,7 @@ typedef struct {
 	uint64_t capFrames, playFrames;
 	int64_t capAt, playAt; // CLOCK_MONOTONIC, ns
 	int wakeFd;            // the write end of the worker's pipe
+	int named;             // the callback's thread has its name
 } pnative;
 
 static uint64_t ring_len(pring *q) {
@@ -85,6 +90,20 @@ static void wake(pnative *p) {
 	}
 }
 
+// name_thread names the sound library's thread that calls on_data, as
+// top -H and ps -L show it, and as the benchmark finds it: parley-mic,
+// parley-speaker, or parley-sound for a duplex device.
+static void name_thread(pnative *p) {
+	const char *name = p->cap.buf == NULL ? "parley-speaker" : p->play.buf == NULL ? "parley-mic" : "parley-sound";
+#if defined(__linux__)
+	pthread_setname_np(pthread_self(), name);
+#elif defined(__APPLE__)
+	pthread_setname_np(name);
+#else
+	(void)name;
+#endif
+}
+
 // on_data is the device's data callback, in place of malgo's: it copies
 // between miniaudio's buffers and the rings and wakes the worker only
 // when there is a period to deliver or the playback ring is below its
@@ -94,6 +113,10 @@ static void wake(pnative *p) {
 // than everything else the device path does.
 static void on_data(void *dev, void *out, const void *in, uint32_t frames) {
 	pnative *p = *(pnative **)((char *)dev + maUserData);
+	if (!p->named) {
+		p->named = 1;
+		name_thread(p);
+	}
 	int64_t now = mono_ns();
 	int need = 0;
 	if (in != NULL && p->cap.buf != NULL) {

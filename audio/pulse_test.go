@@ -220,3 +220,51 @@ func TestPulseOutputPeriod(t *testing.T) {
 		t.Errorf("want the playback stream to ask for tlength=480 and the capture stream for fragsize=960; the log:\n%s", strings.Join(lines, "\n"))
 	}
 }
+
+// TestPulseThreadNames: the sound library's threads that serve a
+// microphone and a speaker are named for them, as top -H shows them.
+func TestPulseThreadNames(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc/self/task here")
+	}
+	usePulse(t)
+	io, err := Open(Spec{Device: "mouth.monitor"}, Spec{Device: "ear"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer io.Close()
+	pulled, delivered := make(chan struct{}, 1), make(chan struct{}, 1)
+	if err := io.Out.Start(func([]int16) {
+		select {
+		case pulled <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := io.In.Start(func([]int16) {
+		select {
+		case delivered <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []chan struct{}{pulled, delivered} {
+		select {
+		case <-c:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no audio moved in 5 s")
+		}
+	}
+	names := map[string]int{}
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, task := range tasks {
+		if b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/comm"); err == nil {
+			names[strings.TrimSpace(string(b))]++
+		}
+	}
+	if names["parley-mic"] != 1 || names["parley-speaker"] != 1 {
+		t.Errorf("threads by name: %v; want one parley-mic and one parley-speaker", names)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,8 @@ func TestShortRealRun(t *testing.T) {
 	}
 	if c := rep.DeviceCost; c == nil || c.DeviceCPU <= 0 || c.ToneCPU <= 0 || c.Ratio <= 0 {
 		t.Errorf("device cost %+v", rep.DeviceCost)
+	} else if runtime.GOOS == "linux" && (c.SoundThreadsCPU <= 0 || c.SoundThreadsCPU >= c.DeviceCPU) {
+		t.Errorf("the sound threads' CPU %v%% of the device call's %v%%", c.SoundThreadsCPU, c.DeviceCPU)
 	}
 }
 

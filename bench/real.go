@@ -484,21 +484,22 @@ func (an *realAnalysis) direction(talker, listener *realPeer, mouthCh, earCh int
 // both.
 func measureDeviceCost(ctx context.Context, rg *rig, talk []int16, d time.Duration) (*DeviceCost, error) {
 	c := &DeviceCost{}
-	var devWall, toneWall, devUsed, toneUsed, srvUsed, srvToneUsed time.Duration
+	var devWall, toneWall, devUsed, toneUsed, srvUsed, srvToneUsed, soundUsed time.Duration
 	for range 2 {
 		for _, device := range []bool{false, true} {
-			wall, used, srv, err := costCall(ctx, rg, talk, d/2, device)
+			wall, used, srv, sound, err := costCall(ctx, rg, talk, d/2, device)
 			if err != nil {
 				return nil, err
 			}
 			if device {
-				devWall, devUsed, srvUsed = devWall+wall, devUsed+used, srvUsed+srv
+				devWall, devUsed, srvUsed, soundUsed = devWall+wall, devUsed+used, srvUsed+srv, soundUsed+sound
 			} else {
 				toneWall, toneUsed, srvToneUsed = toneWall+wall, toneUsed+used, srvToneUsed+srv
 			}
 		}
 	}
 	c.DeviceCPU = 100 * devUsed.Seconds() / devWall.Seconds() / 2
+	c.SoundThreadsCPU = 100 * soundUsed.Seconds() / devWall.Seconds() / 2
 	c.ToneCPU = 100 * toneUsed.Seconds() / toneWall.Seconds() / 2
 	c.ServerCPU = 100 * srvUsed.Seconds() / devWall.Seconds()
 	c.ServerToneCPU = 100 * srvToneUsed.Seconds() / toneWall.Seconds()
@@ -508,12 +509,13 @@ func measureDeviceCost(ctx context.Context, rg *rig, talk []int16, d time.Durati
 	return c, nil
 }
 
-// costCall runs one call of measureDeviceCost and returns its length and
-// the CPU time this process and the sound server used.
-func costCall(ctx context.Context, rg *rig, talk []int16, d time.Duration, device bool) (wall, used, srv time.Duration, err error) {
+// costCall runs one call of measureDeviceCost and returns its length, the
+// CPU time this process and the sound server used, and that of this
+// process's sound threads.
+func costCall(ctx context.Context, rg *rig, talk []int16, d time.Duration, device bool) (wall, used, srv, sound time.Duration, err error) {
 	conn, err := connect(ctx, nil)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer conn.close()
 	var sessions []*voice.Session
@@ -531,11 +533,11 @@ func costCall(ctx context.Context, rg *rig, talk []int16, d time.Duration, devic
 		}
 		s, err := voice.Open(cfg)
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, 0, err
 		}
 		sessions = append(sessions, s)
 		if err := s.Start(call); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, 0, err
 		}
 	}
 	var players []*player
@@ -545,28 +547,28 @@ func costCall(ctx context.Context, rg *rig, talk []int16, d time.Duration, devic
 		for _, mouth := range []string{"mouth_a", "mouth_b"} {
 			p, err := rg.play(mouth, said)
 			if err != nil {
-				return 0, 0, 0, err
+				return 0, 0, 0, 0, err
 			}
 			players = append(players, p)
 		}
 	}
 	// Past the start: the devices' first callbacks, the players' start.
 	if err := sleep(ctx, 300*time.Millisecond); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
-	cpu0, srv0, start := cpuTime(), rg.cpu(), time.Now()
+	cpu0, srv0, sound0, start := cpuTime(), rg.cpu(), soundThreadsCPU(), time.Now()
 	if err := sleep(ctx, d); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
-	wall, used, srv = time.Since(start), cpuTime()-cpu0, rg.cpu()-srv0
+	wall, used, srv, sound = time.Since(start), cpuTime()-cpu0, rg.cpu()-srv0, soundThreadsCPU()-sound0
 	for _, s := range sessions {
 		if err := s.Err(); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, 0, err
 		}
 	}
 	for _, p := range players {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
-	return wall, used, srv, nil
+	return wall, used, srv, sound, nil
 }

@@ -32,13 +32,16 @@ type Report struct {
 // PulseAudio and of the same call with a tone in and nothing out, side
 // by side: % of one core per peer, both peers in this process, 20 ms
 // frames. Ratio is the one over the other. The sound server's own CPU,
-// % of one core, is apart and not counted.
+// % of one core, is apart and not counted. SoundThreadsCPU is the part of
+// DeviceCPU spent in the sound library's threads (libpulse's, that
+// miniaudio runs and audio names), % of one core per peer.
 type DeviceCost struct {
-	DeviceCPU     float64 `json:"device_cpu_pct_per_peer"`
-	ToneCPU       float64 `json:"tone_cpu_pct_per_peer"`
-	Ratio         float64 `json:"ratio"`
-	ServerCPU     float64 `json:"server_cpu_pct"`
-	ServerToneCPU float64 `json:"server_cpu_tone_call_pct"`
+	DeviceCPU       float64 `json:"device_cpu_pct_per_peer"`
+	SoundThreadsCPU float64 `json:"sound_threads_cpu_pct_per_peer"`
+	ToneCPU         float64 `json:"tone_cpu_pct_per_peer"`
+	Ratio           float64 `json:"ratio"`
+	ServerCPU       float64 `json:"server_cpu_pct"`
+	ServerToneCPU   float64 `json:"server_cpu_tone_call_pct"`
 }
 
 // Result is one scenario's figures.
@@ -414,6 +417,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\ndevice call (real devices, 20 ms frames, no relay) against the same call with a tone in and nothing out, in turns:\n")
 		fmt.Fprintf(&b, "  CPU %.2f%% of a core per peer with devices, %.2f%% with the tone: %.2f×; the sound server %.2f%% of a core beside it (%.2f%% in the tone call), not counted\n",
 			c.DeviceCPU, c.ToneCPU, c.Ratio, c.ServerCPU, c.ServerToneCPU)
+		if c.SoundThreadsCPU > 0 {
+			fmt.Fprintf(&b, "  of the %.2f%% with devices, %.2f%% in the sound library's threads (libpulse's, as miniaudio runs them: parley-mic, parley-speaker), %.2f%% in parley's own\n",
+				c.DeviceCPU, c.SoundThreadsCPU, c.DeviceCPU-c.SoundThreadsCPU)
+		}
 	}
 	fmt.Fprintln(&b, "\ntargets:")
 	for _, t := range r.Targets {

@@ -7,3 +7,6 @@ import "time"
 // threadCPU cannot read a thread's CPU time here; the processing's cost
 // is then its wall time, an upper bound.
 func threadCPU() (time.Duration, bool) { return 0, false }
+
+// soundThreadsCPU cannot read other threads' CPU time here.
+func soundThreadsCPU() time.Duration { return 0 }
