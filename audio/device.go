@@ -411,6 +411,10 @@ type device struct {
 	// lead is playbackLead in samples: the worker tops the playback ring
 	// up to it, and a callback that leaves less wakes the worker.
 	lead int
+	// capWake is how many captured samples wake the worker, a whole
+	// number of periods: it then delivers them, and never part of them
+	// (see setCaptureWake).
+	capWake atomic.Int64
 
 	wake      chan struct{}
 	playing   atomic.Bool // playback has begun: a short ring is an underrun
@@ -629,7 +633,7 @@ func (d *device) onData(out, in []byte, _ uint32) {
 			if n := d.capRing.write(s); n < len(s) {
 				d.overruns.Add(uint64(len(s) - n))
 			}
-			wake = d.capRing.len() >= d.period
+			wake = d.capRing.len() >= d.captureWake()
 		}
 	}
 	if d.playRing != nil {
@@ -652,6 +656,23 @@ func (d *device) onData(out, in []byte, _ uint32) {
 	default:
 	}
 }
+
+// setCaptureWake makes the microphone wake the worker once every frame
+// samples, rounded down to whole periods, rather than every period, for
+// a consumer that uses whole frames: the encoder gets each frame as soon
+// as it is complete either way, and the process wakes half as often at
+// 20 ms frames. The worker then delivers whole frames only, so that the
+// encoder's frames stay lined up with the wakes.
+func (d *device) setCaptureWake(frame int) {
+	n := max(frame/d.period, 1) * d.period
+	d.capWake.Store(int64(n))
+	if d.native != nil {
+		d.native.setCaptureWake(n)
+	}
+}
+
+// captureWake is capWake, or one period where it was never set.
+func (d *device) captureWake() int { return max(int(d.capWake.Load()), d.period) }
 
 // onStop is called by miniaudio when the device stops, which, before
 // Close, means it stopped by itself (unplugged, the sound server gone).
@@ -778,10 +799,12 @@ func (d *device) run() {
 	for d.waitWake() {
 		d.cbMu.Lock()
 		if d.capRing != nil {
-			for d.capRing.len() >= d.period {
-				d.capRing.read(capBuf)
-				if d.deliver != nil {
-					d.deliver(capBuf)
+			for wake := d.captureWake(); d.capRing.len() >= wake; {
+				for n := 0; n < wake; n += d.period {
+					d.capRing.read(capBuf)
+					if d.deliver != nil {
+						d.deliver(capBuf)
+					}
 				}
 			}
 		}

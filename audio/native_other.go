@@ -30,6 +30,7 @@ func (n *native) install(*malgo.Device) bool        { return false }
 func (n *native) wait()                             {}
 func (n *native) poke()                             {}
 func (n *native) setPlaying()                       {}
+func (n *native) setCaptureWake(int)                {}
 func (n *native) counts() (uint64, uint64)          { return 0, 0 }
 func (n *native) position(bool) (uint64, time.Time) { return 0, time.Time{} }
 func (n *native) free()                             {}

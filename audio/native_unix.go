@@ -47,6 +47,7 @@ typedef struct {
 	int64_t capAt, playAt; // CLOCK_MONOTONIC, ns
 	int wakeFd;            // the write end of the worker's pipe
 	int named;             // the callback's thread has its name
+	uint64_t capWake;      // captured samples that wake the worker
 } pnative;
 
 static uint64_t ring_len(pring *q) {
@@ -124,7 +125,7 @@ static void on_data(void *dev, void *out, const void *in, uint32_t frames) {
 		if (n < frames) __atomic_add_fetch(&p->overruns, frames - n, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&p->capFrames, frames, __ATOMIC_RELAXED);
 		__atomic_store_n(&p->capAt, now, __ATOMIC_RELEASE);
-		need = ring_len(&p->cap) >= p->period;
+		need = ring_len(&p->cap) >= __atomic_load_n(&p->capWake, __ATOMIC_ACQUIRE);
 	}
 	if (out != NULL && p->play.buf != NULL) {
 		uint64_t n = ring_read(&p->play, (int16_t *)out, frames);
@@ -158,6 +159,7 @@ static pnative *pnative_new(uint64_t capSize, uint64_t playSize, uint64_t period
 	pnative *p = calloc(1, sizeof(pnative));
 	if (p == NULL) return NULL;
 	p->period = period;
+	p->capWake = period;
 	p->lead = lead;
 	p->wakeFd = wakeFd;
 	if (capSize > 0) {
@@ -180,6 +182,7 @@ static void pnative_free(pnative *p) {
 static void pnative_poke(pnative *p) { wake(p); }
 static void pnative_rearm(pnative *p) { __atomic_store_n(&p->pending, 0, __ATOMIC_RELEASE); }
 static void pnative_set_playing(pnative *p) { __atomic_store_n(&p->playing, 1, __ATOMIC_RELEASE); }
+static void pnative_set_cap_wake(pnative *p, uint64_t n) { __atomic_store_n(&p->capWake, n, __ATOMIC_RELEASE); }
 static uint64_t pnative_load(uint64_t *v) { return __atomic_load_n(v, __ATOMIC_ACQUIRE); }
 static int64_t pnative_load_at(int64_t *v) { return __atomic_load_n(v, __ATOMIC_ACQUIRE); }
 static int64_t pnative_now(void) { return mono_ns(); }
@@ -280,6 +283,10 @@ func (n *native) wait() {
 func (n *native) poke() { C.pnative_poke(n.p) }
 
 func (n *native) setPlaying() { C.pnative_set_playing(n.p) }
+
+// setCaptureWake makes the callback wake the worker once n samples have
+// been captured, not one period.
+func (n *native) setCaptureWake(samples int) { C.pnative_set_cap_wake(n.p, C.uint64_t(samples)) }
 
 // counts returns the samples the callback dropped from the capture and
 // played short.

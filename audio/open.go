@@ -105,6 +105,11 @@ type Options struct {
 	// the server buffers for it. Shorter reaches the ear sooner and wakes
 	// the process more often. See OutputPeriodFor.
 	OutputPeriod time.Duration
+	// Frame is, where it is not 0, how much input its consumer takes at
+	// a time (the encoder's frame): a microphone then wakes the process
+	// once a frame, delivering it a period at a time, rather than once a
+	// period. See device.setCaptureWake.
+	Frame time.Duration
 	// Backend is the sound system for devices.
 	Backend Backend
 	// Clock paces files, tones and "none"; nil means WallClock(). Devices
@@ -165,6 +170,7 @@ func Open(in, out Spec, o Options) (*IO, error) {
 	if o.Period == 0 {
 		o.Period = DefaultPeriod
 	}
+	frameN, _ := samplesIn(o.Frame) // 0, or less than a period: every period
 	if o.Clock == nil {
 		o.Clock = WallClock()
 	}
@@ -227,6 +233,7 @@ func Open(in, out Spec, o Options) (*IO, error) {
 			d, err := openDeviceOn(ctx, backend, &in.Device, &out.Device, n, o.Logf)
 			switch {
 			case err == nil:
+				d.setCaptureWake(frameN)
 				pair.In, pair.Out = d.source(), d.sink()
 			case errors.Is(err, ErrDeviceNotFound), errors.Is(err, ErrNotAnswering):
 				return fail(err)
@@ -245,6 +252,7 @@ func Open(in, out Spec, o Options) (*IO, error) {
 		}
 		switch {
 		case err == nil:
+			d.setCaptureWake(frameN)
 			pair.In = d.source()
 		case errors.Is(err, ErrNotAnswering):
 			return fail(err)

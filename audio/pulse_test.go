@@ -268,3 +268,55 @@ func TestPulseThreadNames(t *testing.T) {
 		t.Errorf("threads by name: %v; want one parley-mic and one parley-speaker", names)
 	}
 }
+
+// TestPulseCaptureWake: with Options.Frame, a microphone wakes parley
+// once a frame: its periods come in whole frames, back to back.
+func TestPulseCaptureWake(t *testing.T) {
+	usePulse(t)
+	io, err := Open(Spec{Device: "mouth.monitor"}, Spec{Kind: KindNone}, Options{Frame: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer io.Close()
+	type call struct {
+		n  int
+		at time.Time
+	}
+	calls := make(chan call, 512)
+	if err := io.In.Start(func(pcm []int16) {
+		select {
+		case calls <- call{len(pcm), time.Now()}:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []call
+	timeout := time.After(5 * time.Second)
+	for len(got) < 100 {
+		select {
+		case c := <-calls:
+			got = append(got, c)
+		case <-timeout:
+			t.Fatalf("%d periods in 5 s", len(got))
+		}
+	}
+	// A wake's periods come within a millisecond or so of each other;
+	// wakes are about 20 ms apart.
+	group, groups := 0, 0
+	for i, c := range got {
+		if c.n != 480 {
+			t.Fatalf("a delivery of %d samples; want 480 (10 ms)", c.n)
+		}
+		if i > 0 && c.at.Sub(got[i-1].at) > 5*time.Millisecond {
+			if group%960 != 0 {
+				t.Fatalf("a wake delivered %d samples; want whole 20 ms frames", group)
+			}
+			group, groups = 0, groups+1
+		}
+		group += c.n
+	}
+	if groups < 30 {
+		t.Errorf("%d wakes for %d periods; want about one for two", groups, len(got))
+	}
+}

@@ -260,7 +260,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	if o.DeviceCost && needRig() != nil {
-		fmt.Fprintf(o.Progress, "bench: a call with real devices and one with a tone, side by side, for CPU (%v)…\n", 2*o.Duration)
+		fmt.Fprintf(o.Progress, "bench: a call with real devices, one with a tone and pacat on the devices, side by side, for CPU (%v)…\n", 3*o.Duration)
 		c, err := measureDeviceCost(ctx, rg, talk, o.Duration)
 		if err != nil {
 			return nil, fmt.Errorf("device cost: %w", err)

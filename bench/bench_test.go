@@ -119,8 +119,8 @@ func TestShortRealRun(t *testing.T) {
 	}
 	if c := rep.DeviceCost; c == nil || c.DeviceCPU <= 0 || c.ToneCPU <= 0 || c.Ratio <= 0 {
 		t.Errorf("device cost %+v", rep.DeviceCost)
-	} else if runtime.GOOS == "linux" && (c.SoundThreadsCPU <= 0 || c.SoundThreadsCPU >= c.DeviceCPU) {
-		t.Errorf("the sound threads' CPU %v%% of the device call's %v%%", c.SoundThreadsCPU, c.DeviceCPU)
+	} else if runtime.GOOS == "linux" && (c.SoundThreadsCPU <= 0 || c.SoundThreadsCPU >= c.DeviceCPU || c.ClientCPU <= 0 || c.OverClient == 0) {
+		t.Errorf("the sound threads' CPU %v%% of the device call's %v%%; pacat's %v%%, %v×", c.SoundThreadsCPU, c.DeviceCPU, c.ClientCPU, c.OverClient)
 	}
 }
 

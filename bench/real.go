@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"sort"
@@ -16,6 +18,7 @@ import (
 	"parley/audio"
 	"parley/audio/aec"
 	"parley/audio/jitter"
+	"parley/internal/pulse"
 	"parley/internal/relay"
 	"parley/internal/speech"
 	"parley/rtc"
@@ -108,7 +111,7 @@ func (l *logLines) pulseAttrs() string {
 func openRealPeer(name, mic, speaker string, frame time.Duration, link *rtc.Call, n int) (*realPeer, error) {
 	p := &realPeer{name: name, log: &logLines{}}
 	io, err := audio.Open(audio.Spec{Kind: audio.KindDevice, Device: mic}, audio.Spec{Kind: audio.KindDevice, Device: speaker},
-		audio.Options{OutputPeriod: audio.OutputPeriodFor(frame), Logf: p.log.logf})
+		audio.Options{OutputPeriod: audio.OutputPeriodFor(frame), Frame: frame, Logf: p.log.logf})
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: %w", name, err)
 	}
@@ -479,19 +482,28 @@ func (an *realAnalysis) direction(talker, listener *realPeer, mouthCh, earCh int
 // measureDeviceCost runs, side by side, a call with real devices on the
 // rig and the same call with a tone in and nothing out (as --audio-in
 // tone --audio-out none), both through voice.Session as parley opens
-// them, 20 ms frames, each peer in this process; in turns, half of d at
-// a time, twice each, so that a change in the machine's load falls on
-// both.
+// them, 20 ms frames, each peer in this process, and the sound system's
+// own client moving the same audio (see clientRun); in turns, a third of
+// 1.5×d at a time, twice each, so that a change in the machine's load
+// falls on all three.
 func measureDeviceCost(ctx context.Context, rg *rig, talk []int16, d time.Duration) (*DeviceCost, error) {
 	c := &DeviceCost{}
-	var devWall, toneWall, devUsed, toneUsed, srvUsed, srvToneUsed, soundUsed time.Duration
+	var devWall, toneWall, cliWall, devUsed, toneUsed, cliUsed, srvUsed, srvToneUsed, soundUsed time.Duration
 	for range 2 {
-		for _, device := range []bool{false, true} {
-			wall, used, srv, sound, err := costCall(ctx, rg, talk, d/2, device)
+		for _, kind := range []string{"tone", "device", "client"} {
+			if kind == "client" {
+				wall, used, err := clientRun(ctx, rg, talk, d/2)
+				if err != nil {
+					return nil, err
+				}
+				cliWall, cliUsed = cliWall+wall, cliUsed+used
+				continue
+			}
+			wall, used, srv, sound, err := costCall(ctx, rg, talk, d/2, kind == "device")
 			if err != nil {
 				return nil, err
 			}
-			if device {
+			if kind == "device" {
 				devWall, devUsed, srvUsed, soundUsed = devWall+wall, devUsed+used, srvUsed+srv, soundUsed+sound
 			} else {
 				toneWall, toneUsed, srvToneUsed = toneWall+wall, toneUsed+used, srvToneUsed+srv
@@ -501,12 +513,98 @@ func measureDeviceCost(ctx context.Context, rg *rig, talk []int16, d time.Durati
 	c.DeviceCPU = 100 * devUsed.Seconds() / devWall.Seconds() / 2
 	c.SoundThreadsCPU = 100 * soundUsed.Seconds() / devWall.Seconds() / 2
 	c.ToneCPU = 100 * toneUsed.Seconds() / toneWall.Seconds() / 2
+	c.ClientCPU = 100 * cliUsed.Seconds() / cliWall.Seconds() / 2
 	c.ServerCPU = 100 * srvUsed.Seconds() / devWall.Seconds()
 	c.ServerToneCPU = 100 * srvToneUsed.Seconds() / toneWall.Seconds()
 	if c.ToneCPU > 0 {
 		c.Ratio = c.DeviceCPU / c.ToneCPU
 	}
+	if c.ClientCPU > 0 {
+		c.OverClient = (c.DeviceCPU - c.ToneCPU) / c.ClientCPU
+	}
 	return c, nil
+}
+
+// clientRun runs, for d, the sound system's own client doing a peer's
+// device work for each peer: pacat recording from its microphone
+// (fragment 10 ms, as parley's capture asks) into /dev/null and pacat
+// playing /dev/zero into its speaker (10 ms of buffer, as parley's
+// speaker asks at 20 ms frames), with speech played into the mouths as
+// in the device call. It returns the wall time and the four pacats' CPU
+// time: what moving that audio through libpulse costs at least, the
+// floor that the device call's CPU over the tone call's is set against.
+func clientRun(ctx context.Context, rg *rig, talk []int16, d time.Duration) (wall, used time.Duration, err error) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer null.Close()
+	zero, err := os.Open("/dev/zero")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer zero.Close()
+	var cmds []*exec.Cmd
+	var ended []chan struct{} // closed when its pacat has exited
+	defer func() {
+		for i, cmd := range cmds {
+			_ = cmd.Process.Kill()
+			<-ended[i]
+		}
+	}()
+	for _, side := range []string{"a", "b"} {
+		for _, args := range [][]string{
+			{"--record", "--device=mic_" + side},
+			{"--playback", "--device=ear_" + side},
+		} {
+			cmd := exec.Command("pacat", append(args, "--raw", "--format=s16le", fmt.Sprintf("--rate=%d", rate), "--channels=1",
+				"--latency-msec=10", "--client-name=bench-client")...)
+			cmd.Env, cmd.SysProcAttr = rg.srv.Env(), pulse.SysProcAttr()
+			cmd.Stdin, cmd.Stdout = zero, null
+			if err := cmd.Start(); err != nil {
+				return 0, 0, fmt.Errorf("pacat: %w", err)
+			}
+			done := make(chan struct{})
+			go func() {
+				_ = cmd.Wait()
+				close(done)
+			}()
+			cmds, ended = append(cmds, cmd), append(ended, done)
+		}
+	}
+	said, _ := withMarkers(talk, int(d*rate/time.Second)+rate)
+	for _, mouth := range []string{"mouth_a", "mouth_b"} {
+		p, err := rg.play(mouth, said)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer func() {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}()
+	}
+	if err := sleep(ctx, 300*time.Millisecond); err != nil {
+		return 0, 0, err
+	}
+	cpu := func() (t time.Duration) {
+		for _, cmd := range cmds {
+			t += procCPU(cmd.Process.Pid)
+		}
+		return t
+	}
+	cpu0, start := cpu(), time.Now()
+	if err := sleep(ctx, d); err != nil {
+		return 0, 0, err
+	}
+	wall, used = time.Since(start), cpu()-cpu0
+	for i, done := range ended {
+		select {
+		case <-done:
+			return 0, 0, fmt.Errorf("pacat %s ended early", strings.Join(cmds[i].Args[1:3], " "))
+		default:
+		}
+	}
+	return wall, used, nil
 }
 
 // costCall runs one call of measureDeviceCost and returns its length, the

@@ -123,6 +123,9 @@ func Open(cfg Config) (*Session, error) {
 	if cfg.Audio.OutputPeriod == 0 {
 		cfg.Audio.OutputPeriod = audio.OutputPeriodFor(cfg.Jitter.Frame)
 	}
+	if cfg.Audio.Frame == 0 {
+		cfg.Audio.Frame = orDefault(cfg.Encoder.Frame, audio.DefaultFrame)
+	}
 	io, err := audio.Open(cfg.In, cfg.Out, cfg.Audio)
 	if err != nil {
 		return nil, err
