@@ -107,7 +107,7 @@ static void name_thread(pnative *p) {
 
 // on_data is the device's data callback, in place of malgo's: it copies
 // between miniaudio's buffers and the rings and wakes the worker only
-// when there is a period to deliver or the playback ring is below its
+// when there is a frame to deliver (capWake) or the playback ring is below its
 // lead. It never enters Go: a callback into Go from miniaudio's thread
 // leaves a P of the Go scheduler in a system call, and the scheduler's
 // monitor then wakes every 20 µs to take it back, which costs more CPU

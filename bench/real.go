@@ -482,10 +482,10 @@ func (an *realAnalysis) direction(talker, listener *realPeer, mouthCh, earCh int
 // measureDeviceCost runs, side by side, a call with real devices on the
 // rig and the same call with a tone in and nothing out (as --audio-in
 // tone --audio-out none), both through voice.Session as parley opens
-// them, 20 ms frames, each peer in this process, and the sound system's
-// own client moving the same audio (see clientRun); in turns, a third of
-// 1.5×d at a time, twice each, so that a change in the machine's load
-// falls on all three.
+// them, 20 ms frames, each peer in this process, and PulseAudio's own
+// client doing the devices' work (see clientRun); in turns, half of d at
+// a time, twice each, so that a change in the machine's load falls on
+// all three.
 func measureDeviceCost(ctx context.Context, rg *rig, talk []int16, d time.Duration) (*DeviceCost, error) {
 	c := &DeviceCost{}
 	var devWall, toneWall, cliWall, devUsed, toneUsed, cliUsed, srvUsed, srvToneUsed, soundUsed time.Duration
@@ -531,8 +531,8 @@ func measureDeviceCost(ctx context.Context, rg *rig, talk []int16, d time.Durati
 // playing /dev/zero into its speaker (10 ms of buffer, as parley's
 // speaker asks at 20 ms frames), with speech played into the mouths as
 // in the device call. It returns the wall time and the four pacats' CPU
-// time: what moving that audio through libpulse costs at least, the
-// floor that the device call's CPU over the tone call's is set against.
+// time: what the sound system's own client takes for that work, which
+// the device call's CPU over the tone call's is set against.
 func clientRun(ctx context.Context, rg *rig, talk []int16, d time.Duration) (wall, used time.Duration, err error) {
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
