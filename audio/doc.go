@@ -13,7 +13,8 @@
 //
 // A [Source] delivers one period of PCM per period to a function; a [Sink]
 // pulls one period per period from a function, so a jitter buffer's Pull can
-// feed it directly. Both are paced in real time: a sound device by its own
+// feed it directly. A microphone given Options.Frame delivers its periods
+// a frame at a time, back to back, waking the process once a frame. Both are paced in real time: a sound device by its own
 // clock, a file, a tone or "none" by a [Clock] (the wall clock, or a fake one
 // in tests). [ParseInput] and [ParseOutput] map the --audio-in and
 // --audio-out values to a [Spec], and [Open] turns two Specs into a Source
@@ -26,7 +27,8 @@
 // # Threading
 //
 // The functions given to Start run on a goroutine owned by the Source or
-// Sink, once per period; they must return well within a period and never
+// Sink, once per period (a microphone's, a frame's periods in a row); they
+// must return well within a period and never
 // wait on the network or the UI. The sound device's own callback, on
 // miniaudio's thread, only copies into or out of lock-free ring buffers and
 // wakes that goroutine: it never blocks, never allocates, and drops or
