@@ -234,20 +234,19 @@ func TestPulseThreadNames(t *testing.T) {
 	}
 	defer io.Close()
 	pulled, delivered := make(chan struct{}, 1), make(chan struct{}, 1)
-	if err := io.Out.Start(func([]int16) {
-		select {
-		case pulled <- struct{}{}:
-		default:
+	// note signals c, without waiting, each time audio moves.
+	note := func(c chan struct{}) func([]int16) {
+		return func([]int16) {
+			select {
+			case c <- struct{}{}:
+			default:
+			}
 		}
-	}); err != nil {
+	}
+	if err := io.Out.Start(note(pulled)); err != nil {
 		t.Fatal(err)
 	}
-	if err := io.In.Start(func([]int16) {
-		select {
-		case delivered <- struct{}{}:
-		default:
-		}
-	}); err != nil {
+	if err := io.In.Start(note(delivered)); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []chan struct{}{pulled, delivered} {
